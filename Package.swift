@@ -1,0 +1,87 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map (the data path reads top to bottom):
+//   KubeRequest   pure: classify an HTTP request the way kube-apiserver's RequestInfo does
+//   YAMLLite      pure: the YAML subset kubeconfig and Outpost's config files use
+//   KubeConfig    pure: kubeconfig model -> upstream endpoint + credentials
+//   Selectors     pure: label and field selectors, parsed and matched like the apiserver
+//   KubeJSON      pure: streaming JSON scanning (list items, watch events, metadata) and Status bodies
+//   Upstream      NIO: TLS client connections to the apiserver, pooling, health
+//   OutpostProxy  NIO: the local server, forwarding, tunnels, admin endpoints, metrics
+//   OutpostTesting NIO: an in-process fake apiserver and helpers for integration tests
+//   outpost       the CLI
+let package = Package(
+    name: "outpost",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "outpost", targets: ["outpost"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        .target(name: "KubeRequest"),
+        .target(name: "YAMLLite"),
+        .target(name: "KubeConfig", dependencies: ["YAMLLite"]),
+        .target(name: "Selectors"),
+        .target(name: "KubeJSON"),
+        .target(
+            name: "Upstream",
+            dependencies: [
+                "KubeConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "OutpostProxy",
+            dependencies: [
+                "KubeRequest", "KubeJSON", "Upstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "OutpostTesting",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "outpost",
+            dependencies: [
+                "OutpostProxy", "KubeConfig", "Upstream",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "KubeRequestTests", dependencies: ["KubeRequest"]),
+        .testTarget(name: "YAMLLiteTests", dependencies: ["YAMLLite"]),
+        .testTarget(name: "KubeConfigTests", dependencies: ["KubeConfig"]),
+        .testTarget(name: "SelectorsTests", dependencies: ["Selectors"]),
+        .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
+        .testTarget(
+            name: "OutpostProxyTests",
+            dependencies: [
+                "OutpostProxy", "OutpostTesting", "Upstream", "KubeConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ]
+)
