@@ -33,7 +33,6 @@ let package = Package(
         .target(
             name: "Upstream",
             dependencies: [
-                "KubeConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,0 +1,125 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+import Upstream
+
+/// The admin listener (default 127.0.0.1:10267): `/healthz` (the process serves), `/readyz`
+/// (the apiserver was reached at least once; 503 with the reason otherwise) and `/metrics`.
+/// Kept off the proxy port so a probe can never be mistaken for, or routed to, the apiserver.
+public final class AdminServer: Service, Sendable {
+    public struct Readiness: Sendable {
+        public var ready: Bool
+        public var reason: String
+        public init(ready: Bool, reason: String) {
+            self.ready = ready
+            self.reason = reason
+        }
+    }
+
+    private let host: String
+    private let port: Int
+    private let group: EventLoopGroup
+    private let logger: Logger
+    private let readiness: @Sendable () -> Readiness
+    private let metrics: @Sendable () -> String
+    private let bound: Mutex<SocketAddress?> = Mutex(nil)
+    private let onBound: (@Sendable (SocketAddress) -> Void)?
+
+    public init(host: String, port: Int, group: EventLoopGroup, logger: Logger,
+                readiness: @escaping @Sendable () -> Readiness, metrics: @escaping @Sendable () -> String,
+                onBound: (@Sendable (SocketAddress) -> Void)? = nil) {
+        self.host = host
+        self.port = port
+        self.group = group
+        self.logger = logger
+        self.readiness = readiness
+        self.metrics = metrics
+        self.onBound = onBound
+    }
+
+    /// Readiness from upstream health: ready once the apiserver answered at least once.
+    public static func upstreamReadiness(_ health: UpstreamHealth) -> @Sendable () -> Readiness {
+        {
+            let s = health.snapshot
+            if s.everReached { return Readiness(ready: true, reason: "ok") }
+            return Readiness(ready: false, reason: "the apiserver has not been reached yet" + (s.lastError.map { ": \($0)" } ?? ""))
+        }
+    }
+
+    public var localAddress: SocketAddress? { bound.withLock { $0 } }
+
+    public func run() async throws {
+        let readiness = self.readiness
+        let metrics = self.metrics
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(readiness: readiness, metrics: metrics))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        if let address = server.localAddress {
+            bound.withLock { $0 = address }
+            logger.info("admin listening", metadata: ["address": "\(address)"])
+            onBound?(address)
+        }
+        try await withGracefulShutdownHandler {
+            try await server.closeFuture.get()
+        } onGracefulShutdown: {
+            server.close(promise: nil)
+        }
+    }
+}
+
+final class AdminHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let readiness: @Sendable () -> AdminServer.Readiness
+    private let metrics: @Sendable () -> String
+    private var head: HTTPRequestHead?
+
+    init(readiness: @escaping @Sendable () -> AdminServer.Readiness, metrics: @escaping @Sendable () -> String) {
+        self.readiness = readiness
+        self.metrics = metrics
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h): head = h
+        case .body: break
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+            let (status, type, body): (HTTPResponseStatus, String, String)
+            switch (head.method, path) {
+            case (.GET, "/healthz"), (.HEAD, "/healthz"), (.GET, "/livez"):
+                (status, type, body) = (.ok, "text/plain; charset=utf-8", "ok")
+            case (.GET, "/readyz"), (.HEAD, "/readyz"):
+                let r = readiness()
+                (status, type, body) = (r.ready ? .ok : .serviceUnavailable, "text/plain; charset=utf-8", r.ready ? "ok" : r.reason)
+            case (.GET, "/metrics"):
+                (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", metrics())
+            case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"):
+                (status, type, body) = (.methodNotAllowed, "text/plain; charset=utf-8", "method not allowed")
+            default:
+                (status, type, body) = (.notFound, "text/plain; charset=utf-8", "not found")
+            }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: type)
+            headers.add(name: "Content-Length", value: String(body.utf8.count))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+            if head.method != .HEAD {
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
+            }
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

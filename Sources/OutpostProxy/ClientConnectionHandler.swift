@@ -1,0 +1,370 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import Upstream
+
+/// One local client connection. It executes what `ForwardingStateMachine` decides: acquire an
+/// upstream connection on the same event loop, stream the request up and the response down
+/// with backpressure both ways, turn upstream failures into `Status` errors, and hand the
+/// socket pair to a raw tunnel after a 101.
+final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let env: ProxyEnvironment
+    private var machine = ForwardingStateMachine()
+    private var context: ChannelHandlerContext?
+    private var upstream: Channel?
+    private var upstreamReused = false
+    private var retryOnFreshConnection = false
+    private var exchange: UpstreamExchangeHandler?
+    private var interceptor: ResponseInterceptor?
+    private var pendingRead = false
+    private var needsFlush = false
+    private var responseTimer: Scheduled<Void>?
+    private var record: RequestRecord?
+
+    /// What is logged and counted for the request in progress.
+    private struct RequestRecord {
+        var labels: RequestLabels
+        var method: HTTPMethod
+        var uri: String
+        var started: NIODeadline
+        var code = 0
+        var bytesOut = 0
+        var bytesIn = 0
+    }
+
+    init(env: ProxyEnvironment) { self.env = env }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: client side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            let labels = RequestLabels(head)
+            record = RequestRecord(labels: labels, method: head.method, uri: head.uri, started: .now())
+            env.metrics.requestStarted(verb: labels.verb)
+            interceptor = env.interceptors?.interceptor(for: head)
+            perform(machine.requestHead(head))
+        case .body(let body):
+            record?.bytesIn += body.readableBytes
+            perform(machine.requestBody(.byteBuffer(body)))
+        case .end:
+            perform(machine.requestEnd())
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        responseTimer?.cancel()
+        perform(machine.clientClosed())
+        finishRecord(code: record?.code == 0 ? 499 : nil)  // 499: client went away
+        interceptor?.abort()
+        interceptor = nil
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        env.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if machine.mayReadClient && (upstream?.isWritable ?? true) {
+            context.read()
+        } else {
+            pendingRead = true
+        }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { exchange?.resumeReading() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func resumeClientReadsIfPossible() {
+        guard pendingRead, let context, machine.mayReadClient, upstream?.isWritable ?? true else { return }
+        pendingRead = false
+        context.read()
+    }
+
+    /// Shutdown: end a watch cleanly now; let anything else finish, then close (the pipelining
+    /// handler closes an idle connection, or this one after its response completed).
+    func beginShutdown() {
+        guard let context else { return }
+        if record?.labels.verb == "watch" {
+            perform(machine.endStreamForShutdown())
+        }
+        context.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+    }
+
+    // MARK: upstream side (called by UpstreamExchangeHandler on the same event loop)
+
+    var canAcceptResponseBytes: Bool { context?.channel.isWritable ?? false }
+
+    func upstreamRead(_ part: HTTPClientResponsePart) {
+        switch part {
+        case .head(let head):
+            responseTimer?.cancel()
+            env.health.recordSuccess()
+            perform(machine.responseHead(head))
+        case .body(let body):
+            perform(machine.responseBody(body))
+        case .end(let trailers):
+            // The response head said whether the apiserver keeps the connection.
+            perform(machine.responseEnd(trailers, upstreamKeepAlive: upstreamKeepAlive))
+        }
+    }
+
+    private var upstreamKeepAlive = true
+
+    func upstreamReadComplete() {
+        if needsFlush {
+            needsFlush = false
+            context?.flush()
+        }
+    }
+
+    func upstreamFailed(_ reason: String, sawResponse: Bool) {
+        guard upstream != nil else { return }
+        responseTimer?.cancel()
+        let retryable = upstreamReused && !sawResponse
+        retryOnFreshConnection = retryable
+        if !retryable {
+            env.metrics.upstreamError(sawResponse ? "response_interrupted" : "no_response")
+            env.logger.warning("upstream failed", metadata: ["reason": "\(reason)", "uri": "\(record?.uri ?? "")"])
+        }
+        perform(machine.upstreamFailed(reason, retryable: retryable))
+    }
+
+    func upstreamWritabilityChanged(writable: Bool) {
+        if writable { resumeClientReadsIfPossible() }
+    }
+
+    // MARK: actions
+
+    private func perform(_ action: ForwardingStateMachine.Action) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+
+        case .acquireUpstream:
+            // A retry after a stale pooled connection always gets a fresh one.
+            let fresh = retryOnFreshConnection
+            retryOnFreshConnection = false
+            detachUpstream(close: true)
+            env.pool.acquire(on: context.eventLoop, fresh: fresh).assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success(let lease):
+                    self.attach(lease)
+                case .failure(let error):
+                    let reason = describeConnectError(error)
+                    env.health.recordFailure(reason)
+                    env.metrics.upstreamError("connect")
+                    env.logger.warning("cannot reach the apiserver", metadata: ["reason": "\(reason)"])
+                    perform(machine.upstreamConnectFailed(reason))
+                }
+            }
+
+        case .sendRequest(let clientHead, let buffered, let end):
+            guard let upstream else { return }
+            let config = env.pool.connector.configuration
+            let head = HeaderPolicy.upstreamRequestHead(
+                clientHead, basePath: config.basePath, hostHeader: config.hostHeader,
+                authorization: config.credentials.authorizationHeader())
+            upstream.write(HTTPClientRequestPart.head(head), promise: nil)
+            for part in buffered { upstream.write(HTTPClientRequestPart.body(part), promise: nil) }
+            if end { upstream.write(HTTPClientRequestPart.end(nil), promise: nil) }
+            upstream.flush()
+            responseTimer = context.eventLoop.assumeIsolated().scheduleTask(in: env.settings.responseHeadTimeout) { [self] in
+                perform(machine.responseTimedOut())
+            }
+            resumeClientReadsIfPossible()
+
+        case .forwardRequestBody(let data):
+            upstream?.writeAndFlush(HTTPClientRequestPart.body(data), promise: nil)
+
+        case .forwardRequestEnd:
+            upstream?.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+
+        case .forwardInformationalHead(let head):
+            context.writeAndFlush(wrapOutboundOut(.head(HeaderPolicy.clientResponseHead(head, requestVersion: .http1_1))), promise: nil)
+
+        case .forwardResponseHead(let upstreamHead):
+            upstreamKeepAlive = upstreamHead.isKeepAlive
+            record?.code = Int(upstreamHead.status.code)
+            var head = HeaderPolicy.clientResponseHead(upstreamHead, requestVersion: .http1_1)
+            if let interceptor { head = interceptor.head(head) }
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            needsFlush = true
+
+        case .forwardResponseBody(let body):
+            if let interceptor {
+                interceptor.body(body) { out in writeBody(out, context: context) }
+            } else {
+                writeBody(body, context: context)
+            }
+
+        case .completeResponse(let trailers, let reuse, let closeClient):
+            interceptor?.end { out in writeBody(out, context: context) }
+            interceptor = nil
+            if let upstream, let exchange {
+                self.exchange = nil
+                self.upstream = nil
+                upstream.pipeline.syncOperations.removeHandler(exchange, promise: nil)
+                if reuse { env.pool.release(upstream) } else { upstream.close(promise: nil) }
+            }
+            finishRecord()
+            let done = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: done)
+            needsFlush = false
+            if closeClient {
+                done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                resumeClientReadsIfPossible()
+            }
+
+        case .respondWithError(let failure, let closeUpstream):
+            interceptor?.abort()
+            interceptor = nil
+            if closeUpstream { detachUpstream(close: true) }
+            let status = StatusResponse.forFailure(failure)
+            record?.code = status.code
+            let (head, body) = status.head(version: .http1_1, close: true)
+            context.write(wrapOutboundOut(.head(head)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
+            let done = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+            machine.localResponseWritten()
+            finishRecord()
+            done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+
+        case .abortClient:
+            interceptor?.abort()
+            interceptor = nil
+            detachUpstream(close: true)
+            finishRecord()
+            context.close(promise: nil)
+
+        case .closeUpstream:
+            detachUpstream(close: true)
+
+        case .startTunnel(let head):
+            startTunnel(head, context: context)
+        }
+    }
+
+    private func writeBody(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
+        guard buffer.readableBytes > 0 else { return }
+        record?.bytesOut += buffer.readableBytes
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        needsFlush = true
+    }
+
+    private func attach(_ lease: UpstreamPool.Lease) {
+        let channel = lease.channel
+        guard context != nil else {
+            channel.close(promise: nil)
+            return
+        }
+        let handler = UpstreamExchangeHandler(client: self)
+        do {
+            try channel.pipeline.syncOperations.addHandler(handler)
+        } catch {
+            channel.close(promise: nil)
+            perform(machine.upstreamConnectFailed("\(error)"))
+            return
+        }
+        upstream = channel
+        upstreamReused = lease.reused
+        exchange = handler
+        perform(machine.upstreamConnected())
+    }
+
+    private func detachUpstream(close: Bool) {
+        responseTimer?.cancel()
+        guard let upstream else { return }
+        if let exchange {
+            // Detach first so the close does not call back into this handler.
+            upstream.pipeline.syncOperations.removeHandler(exchange, promise: nil)
+        }
+        exchange = nil
+        self.upstream = nil
+        if close { upstream.close(promise: nil) }
+    }
+
+    private func finishRecord(code: Int? = nil) {
+        guard let r = record else { return }
+        record = nil
+        let finalCode = code ?? r.code
+        env.metrics.requestFinished(verb: r.labels.verb, resource: r.labels.resource, code: finalCode,
+                                    bytesOut: r.bytesOut, bytesIn: r.bytesIn)
+        if env.logger.logLevel <= .debug {
+            let ms = (NIODeadline.now() - r.started).nanoseconds / 1_000_000
+            env.logger.debug("request", metadata: [
+                "method": "\(r.method.rawValue)", "uri": "\(r.uri)", "code": "\(finalCode)",
+                "ms": "\(ms)", "bytes": "\(r.bytesOut)",
+            ])
+        }
+    }
+
+    // MARK: upgrade
+
+    /// After the apiserver's 101: send it to the client, strip both HTTP codecs and glue the
+    /// sockets together. Both sides are made raw before either decoder is removed, because
+    /// removing a decoder forwards the bytes it already buffered to the tunnel.
+    private func startTunnel(_ upstreamHead: HTTPResponseHead, context: ChannelHandlerContext) {
+        guard let upstream, let exchange else { return }
+        responseTimer?.cancel()
+        record?.code = 101
+        env.metrics.tunnelOpened()
+        finishRecord()
+        let head = HeaderPolicy.clientResponseHead(upstreamHead, requestVersion: .http1_1)
+        context.writeAndFlush(wrapOutboundOut(.head(head)), promise: nil)
+
+        let (clientSide, upstreamSide) = TunnelHandler.pair()
+        self.exchange = nil
+        self.upstream = nil
+        do {
+            let up = upstream.pipeline.syncOperations
+            up.removeHandler(exchange, promise: nil)
+            up.removeHandler(name: UpstreamConnector.HandlerName.encoder, promise: nil)
+            try up.addHandler(upstreamSide)
+
+            let cl = context.pipeline.syncOperations
+            cl.removeHandler(name: ServerCodec.encoder, promise: nil)
+            cl.removeHandler(name: ServerCodec.pipelining, promise: nil)
+            cl.removeHandler(name: ServerCodec.errors, promise: nil)
+            try cl.addHandler(clientSide)
+            let pipeline = context.pipeline
+            pipeline.syncOperations.removeHandler(context: context, promise: nil)
+
+            pipeline.syncOperations.removeHandler(name: ServerCodec.decoder, promise: nil)
+            up.removeHandler(name: UpstreamConnector.HandlerName.decoder, promise: nil)
+            // The decoders hand their buffered bytes to the tunnel in a task queued by the
+            // removals above; flush after it (leftovers come without a read-complete), and
+            // read again: reads may have been paused while the codecs were in place.
+            let clientChannel = context.channel
+            context.eventLoop.execute {
+                clientChannel.flush()
+                upstream.flush()
+                upstream.read()
+                clientChannel.read()
+            }
+        } catch {
+            env.logger.warning("cannot set up tunnel", metadata: ["error": "\(error)"])
+            upstream.close(promise: nil)
+            context.close(promise: nil)
+        }
+    }
+}
+
+private func describeConnectError(_ error: Error) -> String {
+    if let e = error as? ChannelError, case .connectTimeout = e { return "connect timeout" }
+    return "\(error)"
+}

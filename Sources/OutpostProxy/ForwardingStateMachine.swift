@@ -1,0 +1,250 @@
+import NIOCore
+import NIOHTTP1
+
+/// The life of one client connection's current exchange, as a pure state machine.
+///
+/// The client handler feeds it events (request parts from the local client, connection and
+/// response events from the upstream) and executes the `Action` each event returns. Nothing
+/// here touches a socket, so every transition — including the awkward ones (upstream dies
+/// before or after the response head, client leaves mid-watch, server answers before the
+/// request body ended, 101 upgrade) — is unit-tested directly.
+struct ForwardingStateMachine {
+    enum State {
+        /// Between requests.
+        case idle
+        /// Waiting for an upstream connection; request parts are buffered meanwhile.
+        case connecting(head: HTTPRequestHead, buffered: [IOData], requestEnded: Bool)
+        /// Request sent (or being sent) upstream; response streaming back.
+        case forwarding(Exchange)
+        /// Answering locally (an error Status); the rest of the request body is discarded.
+        case respondingLocally(requestEnded: Bool)
+        /// Response finished before the request body did; discard what is left of it.
+        case drainingRequest
+        /// The apiserver said 101; the tunnel starts once its decoder delivered the head's `.end`
+        /// (starting earlier would feed that `.end` into the raw tunnel).
+        case upgrading(HTTPResponseHead)
+        /// Raw bytes both ways after a 101.
+        case tunnelling
+        case closed
+    }
+
+    struct Exchange {
+        var head: HTTPRequestHead
+        var requestKeepAlive: Bool
+        var isUpgradeRequest: Bool
+        var requestEnded: Bool
+        var responseHeadSent = false
+    }
+
+    enum Failure: Equatable {
+        case connectFailed(String)
+        case upstreamClosedBeforeResponse(String)
+        case responseTimeout
+    }
+
+    enum Action {
+        case none
+        case acquireUpstream(HTTPRequestHead)
+        /// Connection ready: write the head and whatever was buffered; `end` if the request ended.
+        case sendRequest(HTTPRequestHead, buffered: [IOData], end: Bool)
+        case forwardRequestBody(IOData)
+        case forwardRequestEnd
+        case forwardResponseHead(HTTPResponseHead)
+        case forwardInformationalHead(HTTPResponseHead)
+        case forwardResponseBody(ByteBuffer)
+        /// Response done. Put the upstream back into the pool if `reuseUpstream`, else close it;
+        /// close the client connection if `closeClient`.
+        case completeResponse(HTTPHeaders?, reuseUpstream: Bool, closeClient: Bool)
+        /// Answer with a Status error; close the upstream (if any); then close the client.
+        case respondWithError(Failure, closeUpstream: Bool)
+        /// The response already started: the only honest signal left is closing the client.
+        case abortClient
+        case closeUpstream
+        case startTunnel(HTTPResponseHead)
+    }
+
+    private(set) var state: State = .idle
+
+    /// Whether the client may be read now. While connecting we buffer at most one chunk, so a
+    /// large upload never piles up in memory before the upstream is ready.
+    var mayReadClient: Bool {
+        switch state {
+        case .connecting(_, let buffered, let ended): return buffered.isEmpty && !ended
+        case .closed: return false
+        default: return true
+        }
+    }
+
+    // MARK: client events
+
+    mutating func requestHead(_ head: HTTPRequestHead) -> Action {
+        switch state {
+        case .idle:
+            state = .connecting(head: head, buffered: [], requestEnded: false)
+            return .acquireUpstream(head)
+        default:
+            // HTTPServerPipelineHandler never lets a second request in before the first ended.
+            return .none
+        }
+    }
+
+    mutating func requestBody(_ body: IOData) -> Action {
+        switch state {
+        case .connecting(let head, var buffered, let ended):
+            buffered.append(body)
+            state = .connecting(head: head, buffered: buffered, requestEnded: ended)
+            return .none
+        case .forwarding(let ex) where !ex.requestEnded:
+            return .forwardRequestBody(body)
+        default:
+            return .none
+        }
+    }
+
+    mutating func requestEnd() -> Action {
+        switch state {
+        case .connecting(let head, let buffered, _):
+            state = .connecting(head: head, buffered: buffered, requestEnded: true)
+            return .none
+        case .forwarding(var ex):
+            ex.requestEnded = true
+            state = .forwarding(ex)
+            return .forwardRequestEnd
+        case .respondingLocally:
+            state = .respondingLocally(requestEnded: true)
+            return .none
+        case .drainingRequest:
+            state = .idle
+            return .none
+        default:
+            return .none
+        }
+    }
+
+    mutating func clientClosed() -> Action {
+        switch state {
+        case .connecting, .forwarding, .upgrading, .tunnelling:
+            state = .closed
+            return .closeUpstream
+        default:
+            state = .closed
+            return .none
+        }
+    }
+
+    // MARK: upstream events
+
+    mutating func upstreamConnected() -> Action {
+        guard case .connecting(let head, let buffered, let ended) = state else {
+            // Client left while we were connecting.
+            return .closeUpstream
+        }
+        state = .forwarding(Exchange(
+            head: head,
+            requestKeepAlive: head.isKeepAlive,
+            isUpgradeRequest: HeaderPolicy.isUpgradeRequest(head.headers),
+            requestEnded: ended
+        ))
+        return .sendRequest(head, buffered: buffered, end: ended)
+    }
+
+    mutating func upstreamConnectFailed(_ reason: String) -> Action {
+        guard case .connecting(_, _, let ended) = state else { return .none }
+        state = .respondingLocally(requestEnded: ended)
+        return .respondWithError(.connectFailed(reason), closeUpstream: false)
+    }
+
+    mutating func responseHead(_ head: HTTPResponseHead) -> Action {
+        guard case .forwarding(var ex) = state else { return .none }
+        if head.status == .switchingProtocols {
+            guard ex.isUpgradeRequest else {
+                state = .respondingLocally(requestEnded: ex.requestEnded)
+                return .respondWithError(.upstreamClosedBeforeResponse("unexpected 101 Switching Protocols"), closeUpstream: true)
+            }
+            state = .upgrading(head)
+            return .none
+        }
+        if head.status.code < 200 {
+            return .forwardInformationalHead(head)
+        }
+        ex.responseHeadSent = true
+        state = .forwarding(ex)
+        return .forwardResponseHead(head)
+    }
+
+    mutating func responseBody(_ body: ByteBuffer) -> Action {
+        guard case .forwarding(let ex) = state, ex.responseHeadSent else { return .none }
+        return .forwardResponseBody(body)
+    }
+
+    mutating func responseEnd(_ trailers: HTTPHeaders?, upstreamKeepAlive: Bool) -> Action {
+        if case .upgrading(let head) = state {
+            state = .tunnelling
+            return .startTunnel(head)
+        }
+        guard case .forwarding(let ex) = state, ex.responseHeadSent else { return .none }
+        // A connection that answered an upgrade request without upgrading stopped parsing
+        // requests (llhttp treats the rest as the upgraded protocol): never reuse either side.
+        let clean = ex.requestEnded && !ex.isUpgradeRequest
+        let closeClient = !ex.requestKeepAlive || ex.isUpgradeRequest
+        if ex.requestEnded || closeClient {
+            state = closeClient ? .closed : .idle
+        } else {
+            state = .drainingRequest
+        }
+        return .completeResponse(trailers, reuseUpstream: clean && upstreamKeepAlive, closeClient: closeClient)
+    }
+
+    /// The upstream connection failed or closed. `retryable`: the connection came from the
+    /// pool (it may have been closed by the server while idle) — a bodiless idempotent request
+    /// that got no response at all is then retried once on a fresh connection, as Go's
+    /// transport does.
+    mutating func upstreamFailed(_ reason: String, retryable: Bool = false) -> Action {
+        switch state {
+        case .forwarding(let ex):
+            if !ex.responseHeadSent && retryable && ex.requestEnded && Self.isRetryable(ex.head) {
+                state = .connecting(head: ex.head, buffered: [], requestEnded: true)
+                return .acquireUpstream(ex.head)
+            }
+            if ex.responseHeadSent {
+                state = .closed
+                return .abortClient
+            }
+            state = .respondingLocally(requestEnded: ex.requestEnded)
+            return .respondWithError(.upstreamClosedBeforeResponse(reason), closeUpstream: true)
+        case .upgrading, .tunnelling:
+            state = .closed
+            return .abortClient
+        default:
+            return .none
+        }
+    }
+
+    mutating func responseTimedOut() -> Action {
+        guard case .forwarding(let ex) = state, !ex.responseHeadSent else { return .none }
+        state = .respondingLocally(requestEnded: ex.requestEnded)
+        return .respondWithError(.responseTimeout, closeUpstream: true)
+    }
+
+    static func isRetryable(_ head: HTTPRequestHead) -> Bool {
+        switch head.method {
+        case .GET, .HEAD, .OPTIONS:
+            return !head.headers.contains(name: "content-length") || head.headers["content-length"].first == "0"
+        default:
+            return false
+        }
+    }
+
+    /// Graceful shutdown: a streaming response (a watch) is ended cleanly so the client re-watches
+    /// elsewhere; anything else is left to finish.
+    mutating func endStreamForShutdown() -> Action {
+        guard case .forwarding(let ex) = state, ex.responseHeadSent else { return .none }
+        state = .closed
+        return .completeResponse(nil, reuseUpstream: false, closeClient: true)
+    }
+
+    /// The locally generated error response was written; the connection is closed after it.
+    mutating func localResponseWritten() {
+        state = .closed
+    }
+}

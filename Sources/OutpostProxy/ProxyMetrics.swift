@@ -1,0 +1,100 @@
+import Synchronization
+
+/// Outpost's counters, rendered as Prometheus text on the admin port. Deliberately tiny (no
+/// metrics framework): a handful of maps behind one lock, touched once per request.
+public final class ProxyMetrics: Sendable {
+    struct RequestKey: Hashable {
+        var verb: String
+        var resource: String
+        var code: Int
+    }
+
+    struct State {
+        var requests: [RequestKey: Int] = [:]
+        var inFlight: [String: Int] = [:]  // by verb
+        var upstreamErrors: [String: Int] = [:]  // by kind
+        var bytesToClients = 0
+        var bytesFromClients = 0
+        var tunnelsOpened = 0
+        var healthTransitions: [String: Int] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    func requestStarted(verb: String) {
+        state.withLock { $0.inFlight[verb, default: 0] += 1 }
+    }
+
+    func requestFinished(verb: String, resource: String, code: Int, bytesOut: Int, bytesIn: Int) {
+        state.withLock {
+            $0.inFlight[verb, default: 0] -= 1
+            $0.requests[RequestKey(verb: verb, resource: resource, code: code), default: 0] += 1
+            $0.bytesToClients += bytesOut
+            $0.bytesFromClients += bytesIn
+        }
+    }
+
+    func upstreamError(_ kind: String) {
+        state.withLock { $0.upstreamErrors[kind, default: 0] += 1 }
+    }
+
+    func tunnelOpened() {
+        state.withLock { $0.tunnelsOpened += 1 }
+    }
+
+    public func healthTransition(_ to: String) {
+        state.withLock { $0.healthTransitions[to, default: 0] += 1 }
+    }
+
+    /// Prometheus text exposition format 0.0.4.
+    public func render(extra: [(name: String, help: String, value: Double)] = []) -> String {
+        let s = state.withLock { $0 }
+        var out = ""
+        out += "# HELP outpost_requests_total Requests answered, by verb, resource and HTTP code.\n"
+        out += "# TYPE outpost_requests_total counter\n"
+        for (k, v) in s.requests.sorted(by: { ($0.key.verb, $0.key.resource, $0.key.code) < ($1.key.verb, $1.key.resource, $1.key.code) }) {
+            out += "outpost_requests_total{verb=\"\(k.verb)\",resource=\"\(escape(k.resource))\",code=\"\(k.code)\"} \(v)\n"
+        }
+        out += "# HELP outpost_requests_in_flight Requests being answered now, by verb.\n"
+        out += "# TYPE outpost_requests_in_flight gauge\n"
+        for (verb, v) in s.inFlight.sorted(by: { $0.key < $1.key }) {
+            out += "outpost_requests_in_flight{verb=\"\(verb)\"} \(v)\n"
+        }
+        out += "# HELP outpost_upstream_errors_total Failures talking to the apiserver, by kind.\n"
+        out += "# TYPE outpost_upstream_errors_total counter\n"
+        for (kind, v) in s.upstreamErrors.sorted(by: { $0.key < $1.key }) {
+            out += "outpost_upstream_errors_total{kind=\"\(kind)\"} \(v)\n"
+        }
+        out += "# HELP outpost_client_bytes_total Body bytes exchanged with local clients.\n"
+        out += "# TYPE outpost_client_bytes_total counter\n"
+        out += "outpost_client_bytes_total{direction=\"out\"} \(s.bytesToClients)\n"
+        out += "outpost_client_bytes_total{direction=\"in\"} \(s.bytesFromClients)\n"
+        out += "# HELP outpost_tunnels_total Upgraded connections (exec/attach/port-forward) tunnelled.\n"
+        out += "# TYPE outpost_tunnels_total counter\n"
+        out += "outpost_tunnels_total \(s.tunnelsOpened)\n"
+        out += "# HELP outpost_upstream_transitions_total Upstream health transitions, by new state.\n"
+        out += "# TYPE outpost_upstream_transitions_total counter\n"
+        for (to, v) in s.healthTransitions.sorted(by: { $0.key < $1.key }) {
+            out += "outpost_upstream_transitions_total{to=\"\(to)\"} \(v)\n"
+        }
+        for e in extra {
+            out += "# HELP \(e.name) \(e.help)\n# TYPE \(e.name) gauge\n\(e.name) \(e.value)\n"
+        }
+        return out
+    }
+
+    private func escape(_ s: String) -> String {
+        var o = ""
+        for c in s {
+            switch c {
+            case "\\": o += "\\\\"
+            case "\"": o += "\\\""
+            case "\n": o += "\\n"
+            default: o.append(c)
+            }
+        }
+        return o
+    }
+}
