@@ -30,6 +30,8 @@ let package = Package(
         .target(name: "KubeConfig", dependencies: ["YAMLLite"]),
         .target(name: "Selectors"),
         .target(name: "KubeJSON"),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CacheStore", dependencies: ["CSQLite"]),
         .target(
             name: "Upstream",
             dependencies: [
@@ -73,6 +75,7 @@ let package = Package(
         .testTarget(name: "KubeConfigTests", dependencies: ["KubeConfig"]),
         .testTarget(name: "SelectorsTests", dependencies: ["Selectors"]),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
+        .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
         .testTarget(
             name: "OutpostProxyTests",
             dependencies: [

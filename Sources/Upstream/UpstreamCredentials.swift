@@ -14,7 +14,8 @@ public enum UpstreamCredentials: Sendable, CustomStringConvertible {
     case none
     case bearerToken(String)
     case bearerTokenFile(TokenFile)
-    case basic(username: String, password: String)
+    /// HTTP basic auth; `header` is the complete `Basic <base64>` value (encoded by the caller).
+    case basic(username: String, header: String)
 
     /// The `Authorization` header value, or nil.
     public func authorizationHeader() -> String? {
@@ -22,7 +23,7 @@ public enum UpstreamCredentials: Sendable, CustomStringConvertible {
         case .none: return nil
         case .bearerToken(let t): return "Bearer \(t)"
         case .bearerTokenFile(let f): return f.current().map { "Bearer \($0)" }
-        case .basic(let u, let p): return "Basic \(Base64.encode(Array("\(u):\(p)".utf8)))"
+        case .basic(_, let header): return header
         }
     }
 
@@ -79,29 +80,5 @@ extension String {
         let isWS: (Character) -> Bool = { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }
         guard let start = firstIndex(where: { !isWS($0) }), let end = lastIndex(where: { !isWS($0) }) else { return "" }
         return String(self[start...end])
-    }
-}
-
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i + 2 < bytes.count {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2])
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], alphabet[Int(n & 63)]]
-            i += 3
-        }
-        let rest = bytes.count - i
-        if rest == 1 {
-            let n = UInt32(bytes[i]) << 16
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], UInt8(ascii: "="), UInt8(ascii: "=")]
-        } else if rest == 2 {
-            let n = UInt32(bytes[i]) << 16 | UInt32(bytes[i + 1]) << 8
-            out += [alphabet[Int(n >> 18 & 63)], alphabet[Int(n >> 12 & 63)], alphabet[Int(n >> 6 & 63)], UInt8(ascii: "=")]
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -14,7 +14,7 @@ enum UpstreamSetup {
         case .none: credentials = .none
         case .bearerToken(let t): credentials = .bearerToken(t)
         case .bearerTokenFile(let path): credentials = .bearerTokenFile(TokenFile(path: path))
-        case .basic(let u, let p): credentials = .basic(username: u, password: p)
+        case .basic(let u, let p): credentials = .basic(username: u, header: "Basic " + KubeBase64.encode(Array("\(u):\(p)".utf8)))
         }
         let tls: UpstreamConfiguration.TLS? = e.usesTLS
             ? .init(caPEM: e.caPEM, clientCertificatePEM: e.clientCertificatePEM, clientKeyPEM: e.clientKeyPEM,

@@ -1,0 +1,168 @@
+import CSQLite
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An error from the cache store: the SQLite (extended) result code, SQLite's message and what the store was doing.
+public struct CacheStoreError: Error, CustomStringConvertible, Sendable {
+    /// SQLite extended result code (0 when the error did not come from SQLite).
+    public let code: Int32
+    public let message: String
+    public let context: String
+
+    public init(code: Int32, message: String, context: String) {
+        self.code = code
+        self.message = message
+        self.context = context
+    }
+
+    /// SQLite primary result code (`code & 0xff`).
+    public var primaryCode: Int32 { code & 0xff }
+    /// The disk (or the configured page limit) is full: the write was rolled back, nothing is corrupted.
+    public var isDiskFull: Bool { primaryCode == SQLITE_FULL }
+    /// The database file is not a database or is damaged.
+    public var isCorrupt: Bool { primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB }
+
+    public var description: String { "CacheStore: \(context): \(message) (sqlite code \(code))" }
+}
+
+/// SQLITE_TRANSIENT: SQLite copies bound data before the bind call returns.
+private var transient: sqlite3_destructor_type { unsafeBitCast(-1 as Int, to: sqlite3_destructor_type.self) }
+
+/// A prepared statement owned by a `Connection` (finalized when the connection closes). Not thread-safe.
+struct Statement {
+    let handle: OpaquePointer
+    unowned let connection: Connection
+
+    /// Resets and clears bindings so the statement can be reused; call in a `defer` after every use.
+    func reset() {
+        sqlite3_reset(handle)
+        sqlite3_clear_bindings(handle)
+    }
+
+    func bind(_ index: Int32, _ value: String) throws {
+        let rc = sqlite3_bind_text(handle, index, value, Int32(value.utf8.count), transient)
+        guard rc == SQLITE_OK else { throw connection.error(rc, "bind") }
+    }
+
+    func bind(_ index: Int32, _ value: Int64?) throws {
+        let rc: Int32
+        if let value { rc = sqlite3_bind_int64(handle, index, value) } else { rc = sqlite3_bind_null(handle, index) }
+        guard rc == SQLITE_OK else { throw connection.error(rc, "bind") }
+    }
+
+    func bind(_ index: Int32, _ value: [UInt8]) throws {
+        let rc: Int32
+        if value.isEmpty {
+            rc = sqlite3_bind_zeroblob(handle, index, 0)
+        } else {
+            rc = value.withUnsafeBytes { sqlite3_bind_blob(handle, index, $0.baseAddress, Int32($0.count), transient) }
+        }
+        guard rc == SQLITE_OK else { throw connection.error(rc, "bind") }
+    }
+
+    /// Steps once: true when a row is available, false when done; throws on any error.
+    func step() throws -> Bool {
+        let rc = sqlite3_step(handle)
+        switch rc {
+        case SQLITE_ROW: return true
+        case SQLITE_DONE: return false
+        default: throw connection.error(rc, "step")
+        }
+    }
+
+    /// Runs a statement that returns no rows.
+    func run() throws {
+        while try step() {}
+    }
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+
+    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    func string(_ column: Int32) -> String {
+        guard let p = sqlite3_column_text(handle, column) else { return "" }
+        let n = Int(sqlite3_column_bytes(handle, column))
+        return String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)
+    }
+
+    func bytes(_ column: Int32) -> [UInt8] {
+        guard let p = sqlite3_column_blob(handle, column) else { return [] }
+        let n = Int(sqlite3_column_bytes(handle, column))
+        return Array(UnsafeRawBufferPointer(start: p, count: n))
+    }
+}
+
+/// One SQLite connection plus its cache of prepared statements. Not thread-safe: `CacheStore` guards it with a Mutex.
+final class Connection {
+    let db: OpaquePointer
+    private var statements: [String: OpaquePointer] = [:]
+    /// See `CacheStore._setAfterUpsertInReplace`.
+    var afterUpsertInReplace: (@Sendable (Int) throws -> Void)?
+
+    init(path: String) throws {
+        var handle: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        guard rc == SQLITE_OK, let handle else {
+            let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
+            let code = handle.map { sqlite3_extended_errcode($0) } ?? rc
+            sqlite3_close_v2(handle)
+            throw CacheStoreError(code: code, message: message, context: "open \(path)")
+        }
+        db = handle
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        for stmt in statements.values { sqlite3_finalize(stmt) }
+        sqlite3_close_v2(db)
+    }
+
+    func error(_ rc: Int32, _ context: String) -> CacheStoreError {
+        let code = sqlite3_extended_errcode(db)
+        let message = String(cString: sqlite3_errmsg(db))
+        return CacheStoreError(code: code != SQLITE_OK ? code : rc, message: message, context: context)
+    }
+
+    /// Runs one or more SQL statements without parameters.
+    func exec(_ sql: String) throws {
+        var errmsg: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(db, sql, nil, nil, &errmsg)
+        if rc != SQLITE_OK {
+            let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
+            sqlite3_free(errmsg)
+            throw CacheStoreError(code: sqlite3_extended_errcode(db), message: message, context: sql)
+        }
+    }
+
+    /// A cached prepared statement for `sql` (prepared once per connection).
+    func prepared(_ sql: String) throws -> Statement {
+        if let stmt = statements[sql] { return Statement(handle: stmt, connection: self) }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else { throw error(rc, "prepare \(sql)") }
+        statements[sql] = stmt
+        return Statement(handle: stmt, connection: self)
+    }
+
+    var changes: Int { Int(sqlite3_changes(db)) }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction; rolls back if `body` or `COMMIT` throws.
+    func transaction<T>(_ body: () throws -> T) throws -> T {
+        try exec("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try exec("COMMIT")
+            return result
+        } catch {
+            // After some errors (e.g. SQLITE_FULL) SQLite has already rolled back; only roll back if still open.
+            if sqlite3_get_autocommit(db) == 0 { _ = try? exec("ROLLBACK") }
+            throw error
+        }
+    }
+}
