@@ -49,7 +49,8 @@ public final class ProxyMetrics: Sendable {
     }
 
     /// Prometheus text exposition format 0.0.4.
-    public func render(extra: [(name: String, help: String, value: Double)] = []) -> String {
+    /// `extra`: process-level samples (RSS, CPU) with their Prometheus type (`gauge`/`counter`).
+    public func render(extra: [(name: String, type: String, help: String, value: Double)] = []) -> String {
         let s = state.withLock { $0 }
         var out = ""
         out += "# HELP outpost_requests_total Requests answered, by verb, resource and HTTP code.\n"
@@ -80,7 +81,7 @@ public final class ProxyMetrics: Sendable {
             out += "outpost_upstream_transitions_total{to=\"\(to)\"} \(v)\n"
         }
         for e in extra {
-            out += "# HELP \(e.name) \(e.help)\n# TYPE \(e.name) gauge\n\(e.name) \(e.value)\n"
+            out += "# HELP \(e.name) \(e.help)\n# TYPE \(e.name) \(e.type)\n\(e.name) \(e.value)\n"
         }
         return out
     }

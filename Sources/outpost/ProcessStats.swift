@@ -4,16 +4,16 @@ import Glibc
 
 /// Process RSS and CPU from /proc, exported on /metrics (the numbers users compare us by).
 enum ProcessStats {
-    static func current() -> [(name: String, help: String, value: Double)] {
-        var out: [(String, String, Double)] = []
+    static func current() -> [(name: String, type: String, help: String, value: Double)] {
+        var out: [(String, String, String, Double)] = []
         #if os(Linux)
         if let status = read("/proc/self/status") {
             for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") || line.hasPrefix("VmHWM:") {
                 let kb = line.split(separator: " ").dropFirst().first.flatMap { Double($0) } ?? 0
                 if line.hasPrefix("VmRSS:") {
-                    out.append(("process_resident_memory_bytes", "Resident memory.", kb * 1024))
+                    out.append(("process_resident_memory_bytes", "gauge", "Resident memory.", kb * 1024))
                 } else {
-                    out.append(("outpost_peak_resident_memory_bytes", "Peak resident memory.", kb * 1024))
+                    out.append(("outpost_peak_resident_memory_bytes", "gauge", "Peak resident memory.", kb * 1024))
                 }
             }
         }
@@ -22,7 +22,7 @@ enum ProcessStats {
             // after the comm field: state is fields[0]; utime is field 14 overall -> index 11, stime 12
             if fields.count > 12, let u = Double(fields[11]), let s = Double(fields[12]) {
                 let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
-                out.append(("process_cpu_seconds_total", "User and system CPU seconds.", (u + s) / hz))
+                out.append(("process_cpu_seconds_total", "counter", "User and system CPU seconds.", (u + s) / hz))
             }
         }
         #endif
