@@ -7,8 +7,11 @@ import PackageDescription
 //   KubeConfig    pure: kubeconfig model -> upstream endpoint + credentials
 //   Selectors     pure: label and field selectors, parsed and matched like the apiserver
 //   KubeJSON      pure: streaming JSON scanning (list items, watch events, metadata) and Status bodies
+//   Filters       pure: filter rules and the Outpost config file
+//   CacheStore    the on-disk store (SQLite WAL through the system libsqlite3)
 //   Upstream      NIO: TLS client connections to the apiserver, pooling, health
 //   OutpostProxy  NIO: the local server, forwarding, tunnels, admin endpoints, metrics
+//   EdgeCache     NIO: tees that feed the cache, offline answers, the request router
 //   OutpostTesting NIO: an in-process fake apiserver and helpers for integration tests
 //   outpost       the CLI
 let package = Package(
@@ -32,6 +35,7 @@ let package = Package(
         .target(name: "KubeJSON"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CacheStore", dependencies: ["CSQLite"]),
+        .target(name: "Filters", dependencies: ["YAMLLite", "Selectors"]),
         .target(
             name: "Upstream",
             dependencies: [
@@ -54,8 +58,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "EdgeCache",
+            dependencies: [
+                "OutpostProxy", "CacheStore", "Filters", "KubeJSON", "KubeRequest", "Selectors",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
             name: "OutpostTesting",
             dependencies: [
+                "OutpostProxy", "Upstream",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -64,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "OutpostProxy", "KubeConfig", "Upstream",
+                "OutpostProxy", "EdgeCache", "Filters", "KubeConfig", "Upstream",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -76,6 +93,7 @@ let package = Package(
         .testTarget(name: "SelectorsTests", dependencies: ["Selectors"]),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "FiltersTests", dependencies: ["Filters"]),
         .testTarget(
             name: "OutpostProxyTests",
             dependencies: [
@@ -83,6 +101,15 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "EdgeCacheTests",
+            dependencies: [
+                "EdgeCache", "Filters", "OutpostProxy", "OutpostTesting", "Upstream",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ]

@@ -49,8 +49,24 @@ public struct ScopeInfo: Sendable, Equatable {
     public var selector: String
     public var resourceVersion: String
     public var complete: Bool
-    /// Unix seconds of the last replaceScope or bookmark bump.
+    /// Unix seconds of the last replaceScope / commitStagedList or bookmark bump.
     public var updatedAt: Int64
+}
+
+/// What the cache holds (see `CacheStore.stats`).
+public struct CacheStats: Sendable, Equatable {
+    /// Number of cached objects.
+    public var objects: Int
+    /// Total size of the cached objects' bodies in bytes.
+    public var bodyBytes: Int
+    /// Number of stored list scopes (complete or not).
+    public var scopes: Int
+
+    public init(objects: Int, bodyBytes: Int, scopes: Int) {
+        self.objects = objects
+        self.bodyBytes = bodyBytes
+        self.scopes = scopes
+    }
 }
 
 /// One write in a batch (see `CacheStore.applyBatch`).
@@ -59,8 +75,9 @@ public enum CacheOp: Sendable {
     case upsert(StoredObject, onlyIfNewer: Bool)
     /// Watch DELETED.
     case delete(gvr: String, namespace: String, name: String)
-    /// Watch BOOKMARK: raise the resourceVersion of the matching scopes (see `CacheStore.bumpScopes`).
-    case bumpScopes(gvr: String, namespace: String, resourceVersion: String)
+    /// Watch BOOKMARK: raise the resourceVersion of exactly the scope (gvr, namespace, selector) the watch serves
+    /// (see `CacheStore.bumpScope`).
+    case bumpScope(gvr: String, namespace: String, selector: String, resourceVersion: String)
 }
 
 /// Label/field pair encoding: each string written as `<utf8 byte count>:<bytes>`, key then value, pairs concatenated.
@@ -114,13 +131,28 @@ func isNewer(_ new: String, than old: String) -> Bool {
 /// Thread-safe (one connection behind a Mutex); blocking — call it from a background thread, never an event loop.
 /// Every write is one transaction: after a crash the database shows exactly the committed writes.
 /// A file that is not a database is moved aside to `cache.db.corrupt-<n>` on open and the store starts empty
-/// (`recoveredCorruptFile` says where it went).
+/// (`recoveredCorruptFile` says where it went). A directory is used by one `CacheStore` at a time: opening deletes
+/// the staging rows of lists that were never committed (see `beginStagedList`).
+///
+/// Callbacks that run under the store's lock (`forEach`'s body, `commitStagedList`'s `matchesSelector`) must not
+/// call the store; such a reentrant call throws a `CacheStoreError` instead of deadlocking.
 public final class CacheStore: @unchecked Sendable {
     public let path: String
     /// Set when open found `cache.db` unreadable (not a database / corrupt) and moved it to this path.
     public let recoveredCorruptFile: String?
 
-    private let state: Mutex<Connection>
+    /// Everything behind the lock: the connection and the staged lists begun on this instance.
+    struct State {
+        let connection: Connection
+        /// The next `StagedListID.raw` to hand out.
+        var nextListID: Int64 = 1
+        /// Lists begun and neither committed nor discarded: only these may be staged into or committed.
+        var openLists: Set<Int64> = []
+    }
+
+    let state: Mutex<State>
+    /// The thread currently holding `state`'s lock (0 when none): detects reentrant calls, see `locked`.
+    private let lockOwner = Atomic<UInt>(0)
 
     public init(directory: String) throws {
         try makeDirectories(directory)
@@ -135,9 +167,16 @@ public final class CacheStore: @unchecked Sendable {
             conn = try CacheStore.openAndMigrate(path)
         }
         recoveredCorruptFile = moved
-        state = Mutex(conn)
+        state = Mutex(State(connection: conn))
     }
 
+    /// Schema version kept in `PRAGMA user_version`. 1: objects, scopes, meta. 2: adds staging and documents.
+    static let schemaVersion: Int64 = 2
+
+    /// Opens `path`, creates missing tables (a new file, or a v1 file gaining the v2 tables), records the schema
+    /// version and deletes staging rows left by a crash, in one transaction. A file from a newer version keeps its
+    /// `user_version`.
+    ///
     /// Schema note: `objects` is a rowid table with a UNIQUE primary-key index rather than WITHOUT ROWID. Pod-sized
     /// rows (~3 KB) exceed WITHOUT ROWID's ~1 KB in-page payload limit on 4 KB pages and spill into overflow pages;
     /// measured on 10k x 3 KB objects the rowid layout is ~11% smaller on disk and re-replacing is ~2.5x faster.
@@ -146,9 +185,19 @@ public final class CacheStore: @unchecked Sendable {
         sqlite3_busy_timeout(c.db, 5000)
         // journal_mode reads the header: a garbage file fails here with SQLITE_NOTADB.
         try c.exec("PRAGMA journal_mode=WAL")
-        try c.exec("""
-            PRAGMA synchronous=NORMAL;
-            PRAGMA journal_size_limit=16777216;
+        try c.exec("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=16777216")
+        try c.transaction {
+            let version = try c.scalar("PRAGMA user_version") ?? 0
+            try c.exec(schemaV1)
+            try c.exec(schemaV2)
+            if version < schemaVersion { try c.exec("PRAGMA user_version=\(schemaVersion)") }
+            try clearStaging(c)
+        }
+        return c
+    }
+
+    /// Version 1 tables.
+    private static let schemaV1 = """
             CREATE TABLE IF NOT EXISTS objects(
                 gvr TEXT NOT NULL CHECK(gvr <> ''),
                 namespace TEXT NOT NULL,
@@ -169,10 +218,29 @@ public final class CacheStore: @unchecked Sendable {
                 updated_at INTEGER NOT NULL,
                 PRIMARY KEY(gvr, namespace, selector));
             CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value BLOB NOT NULL);
-            PRAGMA user_version=1;
-            """)
-        return c
-    }
+            """
+
+    /// Tables added in version 2: `staging` holds the items of streamed lists until their commit (same columns as
+    /// `objects`, keyed by list first); `documents` holds responses cached verbatim (discovery).
+    private static let schemaV2 = """
+            CREATE TABLE IF NOT EXISTS staging(
+                list_id INTEGER NOT NULL,
+                gvr TEXT NOT NULL CHECK(gvr <> ''),
+                namespace TEXT NOT NULL,
+                name TEXT NOT NULL CHECK(name <> ''),
+                rv INTEGER,
+                rv_text TEXT NOT NULL,
+                labels TEXT NOT NULL,
+                fields TEXT NOT NULL,
+                format INTEGER NOT NULL,
+                body BLOB NOT NULL,
+                PRIMARY KEY(list_id, gvr, namespace, name));
+            CREATE TABLE IF NOT EXISTS documents(
+                key TEXT PRIMARY KEY,
+                content_type TEXT NOT NULL,
+                body BLOB NOT NULL,
+                updated_at INTEGER NOT NULL);
+            """
 
     // MARK: writes
 
@@ -182,7 +250,7 @@ public final class CacheStore: @unchecked Sendable {
     public func replaceScope(
         gvr: String, namespace: String, selector: String, listResourceVersion: String, objects: [StoredObject]
     ) throws {
-        try state.withLock { c in
+        try withConnection { c in
             let hook = c.afterUpsertInReplace
             try c.transaction {
                 if selector.isEmpty {
@@ -205,17 +273,8 @@ public final class CacheStore: @unchecked Sendable {
                     _ = try CacheStore.upsert(c, o, onlyIfNewer: false)
                     try hook?(i + 1)
                 }
-                let st = try c.prepared("""
-                    INSERT OR REPLACE INTO scopes(gvr, namespace, selector, rv, complete, updated_at)
-                    VALUES(?1, ?2, ?3, ?4, 1, ?5)
-                    """)
-                defer { st.reset() }
-                try st.bind(1, gvr)
-                try st.bind(2, namespace)
-                try st.bind(3, selector)
-                try st.bind(4, listResourceVersion)
-                try st.bind(5, now())
-                try st.run()
+                try CacheStore.setScopeComplete(
+                    c, gvr: gvr, namespace: namespace, selector: selector, rv: listResourceVersion)
             }
         }
     }
@@ -224,30 +283,34 @@ public final class CacheStore: @unchecked Sendable {
     /// as integers and the stored one is greater or equal. Returns whether the row was written.
     @discardableResult
     public func upsert(_ object: StoredObject, onlyIfNewer: Bool) throws -> Bool {
-        try state.withLock { c in try c.transaction { try CacheStore.upsert(c, object, onlyIfNewer: onlyIfNewer) } }
+        try withConnection { c in try c.transaction { try CacheStore.upsert(c, object, onlyIfNewer: onlyIfNewer) } }
     }
 
     /// Deletes one object. Returns whether it existed.
     @discardableResult
     public func delete(gvr: String, namespace: String, name: String) throws -> Bool {
-        try state.withLock { c in
+        try withConnection { c in
             try c.transaction { try CacheStore.delete(c, gvr: gvr, namespace: namespace, name: name) }
         }
     }
 
-    /// Bookmark: sets the resourceVersion of every scope of `gvr` with exactly `namespace` (all selectors) to
-    /// `resourceVersion`, unless a scope already has a numerically higher-or-equal one. Returns the scopes changed.
+    /// Bookmark: sets the resourceVersion of exactly the scope (gvr, namespace, selector) to `resourceVersion`,
+    /// unless it already has a numerically higher-or-equal one. Other scopes (other selectors, the all-namespace
+    /// scope) are untouched: a bookmark only vouches for the watch that received it. Returns whether the scope
+    /// existed and was raised.
     @discardableResult
-    public func bumpScopes(gvr: String, namespace: String, resourceVersion: String) throws -> Int {
-        try state.withLock { c in
-            try c.transaction { try CacheStore.bump(c, gvr: gvr, namespace: namespace, rv: resourceVersion) }
+    public func bumpScope(gvr: String, namespace: String, selector: String, resourceVersion: String) throws -> Bool {
+        try withConnection { c in
+            try c.transaction {
+                try CacheStore.bump(c, gvr: gvr, namespace: namespace, selector: selector, rv: resourceVersion)
+            }
         }
     }
 
     /// Applies `ops` in order in ONE transaction: all or nothing.
     public func applyBatch(_ ops: [CacheOp]) throws {
         guard !ops.isEmpty else { return }
-        try state.withLock { c in
+        try withConnection { c in
             try c.transaction {
                 for op in ops {
                     switch op {
@@ -255,17 +318,17 @@ public final class CacheStore: @unchecked Sendable {
                         _ = try CacheStore.upsert(c, o, onlyIfNewer: onlyIfNewer)
                     case .delete(let gvr, let namespace, let name):
                         _ = try CacheStore.delete(c, gvr: gvr, namespace: namespace, name: name)
-                    case .bumpScopes(let gvr, let namespace, let rv):
-                        _ = try CacheStore.bump(c, gvr: gvr, namespace: namespace, rv: rv)
+                    case .bumpScope(let gvr, let namespace, let selector, let rv):
+                        _ = try CacheStore.bump(c, gvr: gvr, namespace: namespace, selector: selector, rv: rv)
                     }
                 }
             }
         }
     }
 
-    /// Stores a small document (e.g. discovery responses keyed by path).
+    /// Stores a small value under `key` (Outpost's own bookkeeping; responses go to `putDocument`).
     public func putMeta(key: String, value: [UInt8]) throws {
-        try state.withLock { c in
+        try withConnection { c in
             try c.transaction {
                 let st = try c.prepared("INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)")
                 defer { st.reset() }
@@ -286,7 +349,8 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     /// Streams objects of `gvr` in `namespace` ("" = all) ordered by (namespace, name), starting strictly after
-    /// `after`; `body` returns false to stop. `body` runs under the store's lock: it must not call the store.
+    /// `after`; `body` returns false to stop. `body` runs under the store's lock, so no write interleaves with the
+    /// walk and the cached statement cannot be reused underneath it: it must not call the store (that throws).
     public func forEach(
         gvr: String, namespace: String, after: (namespace: String, name: String)?,
         _ body: (StoredObject) throws -> Bool
@@ -308,7 +372,7 @@ public final class CacheStore: @unchecked Sendable {
         case (false, true):
             sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND namespace=?2 AND name > ?4 ORDER BY namespace, name"
         }
-        try state.withLock { c in
+        try withConnection { c in
             let st = try c.prepared(sql)
             defer { st.reset() }
             try st.bind(1, gvr)
@@ -324,7 +388,7 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     public func get(gvr: String, namespace: String, name: String) throws -> StoredObject? {
-        try state.withLock { c in
+        try withConnection { c in
             let st = try c.prepared("""
                 SELECT namespace, name, rv_text, labels, fields, format, body FROM objects
                 WHERE gvr=?1 AND namespace=?2 AND name=?3
@@ -339,7 +403,7 @@ public final class CacheStore: @unchecked Sendable {
 
     /// The scope row for exactly (gvr, namespace, selector).
     public func scope(gvr: String, namespace: String, selector: String) throws -> ScopeInfo? {
-        try state.withLock { c in
+        try withConnection { c in
             let st = try c.prepared("""
                 SELECT gvr, namespace, selector, rv, complete, updated_at FROM scopes
                 WHERE gvr=?1 AND namespace=?2 AND selector=?3
@@ -352,10 +416,25 @@ public final class CacheStore: @unchecked Sendable {
         }
     }
 
+    /// All scope rows of `gvr` (any namespace and selector, complete or not), ordered by (namespace, selector).
+    public func scopes(gvr: String) throws -> [ScopeInfo] {
+        try withConnection { c in
+            let st = try c.prepared("""
+                SELECT gvr, namespace, selector, rv, complete, updated_at FROM scopes
+                WHERE gvr=?1 ORDER BY namespace, selector
+                """)
+            defer { st.reset() }
+            try st.bind(1, gvr)
+            var out: [ScopeInfo] = []
+            while try st.step() { out.append(CacheStore.scopeInfo(st)) }
+            return out
+        }
+    }
+
     /// Whether some complete scope (any selector) of `gvr` covers `namespace`: one for `namespace` itself or for ""
     /// (all namespaces). With `namespace` "" only all-namespace scopes count.
     public func hasAnyCompleteScope(gvr: String, namespace: String) throws -> Bool {
-        try state.withLock { c in
+        try withConnection { c in
             let st = try c.prepared("""
                 SELECT 1 FROM scopes WHERE gvr=?1 AND complete=1 AND (namespace=?2 OR namespace='') LIMIT 1
                 """)
@@ -370,7 +449,7 @@ public final class CacheStore: @unchecked Sendable {
     /// one without selector for the namespace, otherwise one for all namespaces (exact selector first, then none).
     /// A scope with a selector only answers that exact selector string.
     public func coveringScope(gvr: String, namespace: String, selector: String) throws -> ScopeInfo? {
-        try state.withLock { c in
+        try withConnection { c in
             let st = try c.prepared("""
                 SELECT gvr, namespace, selector, rv, complete, updated_at FROM scopes
                 WHERE gvr=?1 AND complete=1 AND (namespace=?2 OR namespace='') AND (selector=?3 OR selector='')
@@ -386,7 +465,7 @@ public final class CacheStore: @unchecked Sendable {
 
     /// The highest numeric resourceVersion stored for `gvr` (objects and scope list/bookmark versions), or nil.
     public func maxResourceVersion(gvr: String) throws -> String? {
-        try state.withLock { c in
+        try withConnection { c in
             var best: UInt64? = nil
             let a = try c.prepared("SELECT max(rv) FROM objects WHERE gvr=?1")
             defer { a.reset() }
@@ -403,7 +482,7 @@ public final class CacheStore: @unchecked Sendable {
     }
 
     public func meta(key: String) throws -> [UInt8]? {
-        try state.withLock { c in
+        try withConnection { c in
             let st = try c.prepared("SELECT value FROM meta WHERE key=?1")
             defer { st.reset() }
             try st.bind(1, key)
@@ -411,61 +490,113 @@ public final class CacheStore: @unchecked Sendable {
         }
     }
 
-    /// Number of cached objects and the total size of their bodies in bytes.
-    public func stats() throws -> (objects: Int, bytes: Int) {
-        try state.withLock { c in
-            let st = try c.prepared("SELECT count(*), coalesce(sum(length(body)), 0) FROM objects")
+    /// Number of cached objects, the total size of their bodies in bytes and the number of scopes.
+    public func stats() throws -> CacheStats {
+        try withConnection { c in
+            let st = try c.prepared("""
+                SELECT (SELECT count(*) FROM objects), (SELECT coalesce(sum(length(body)), 0) FROM objects),
+                       (SELECT count(*) FROM scopes)
+                """)
             defer { st.reset() }
             _ = try st.step()
-            return (Int(st.int64(0)), Int(st.int64(1)))
+            return CacheStats(objects: Int(st.int64(0)), bodyBytes: Int(st.int64(1)), scopes: Int(st.int64(2)))
         }
+    }
+
+    /// Bytes on disk of `cache.db` plus `cache.db-wal` (which holds recent commits until a checkpoint); a missing
+    /// file counts 0. Takes no lock and never fails.
+    public func fileSize() -> Int {
+        sizeOfFile(path) + sizeOfFile(path + "-wal")
     }
 
     /// Test hook: runs raw SQL on the connection (e.g. `PRAGMA max_page_count` to simulate a full disk).
     func _exec(_ sql: String) throws {
-        try state.withLock { c in try c.exec(sql) }
+        try withConnection { c in try c.exec(sql) }
+    }
+
+    /// Test hook: the first column of the first row of `sql` as an integer (nil for no row or NULL).
+    func _queryInt(_ sql: String) throws -> Int64? {
+        try withConnection { c in try c.scalar(sql) }
     }
 
     /// Test hook: called inside replaceScope's transaction after each upsert with the count so far; a throw aborts
     /// the transaction (simulates a failure or lets a test snapshot the files mid-transaction).
     func _setAfterUpsertInReplace(_ hook: (@Sendable (Int) throws -> Void)?) {
-        state.withLock { c in c.afterUpsertInReplace = hook }
+        state.withLock { s in s.connection.afterUpsertInReplace = hook }
+    }
+
+    // MARK: locking
+
+    /// Runs `body` under the store's lock. A call made while this thread already holds the lock (from a callback
+    /// such as `forEach`'s body) would deadlock — Mutex traps on it — so it throws instead; the outer call sees the
+    /// error thrown by its callback.
+    func locked<T: Sendable>(_ body: (inout State) throws -> T) throws -> T {
+        let me = currentThreadID()
+        // Only this thread ever stores `me`, and it stores 0 before unlocking: a match means we hold the lock.
+        if lockOwner.load(ordering: .relaxed) == me {
+            throw CacheStoreError(
+                code: 0, message: "reentrant call from a callback running under the store's lock", context: "lock")
+        }
+        return try state.withLock { s in
+            lockOwner.store(me, ordering: .relaxed)
+            defer { lockOwner.store(0, ordering: .relaxed) }
+            return try body(&s)
+        }
+    }
+
+    /// `locked`, for the many calls that only need the connection.
+    func withConnection<T: Sendable>(_ body: (Connection) throws -> T) throws -> T {
+        try locked { s in try body(s.connection) }
     }
 
     // MARK: helpers (called with the lock held)
 
-    private struct Key: Hashable {
+    struct Key: Hashable {
         var namespace: String
         var name: String
     }
 
-    private static func upsert(_ c: Connection, _ o: StoredObject, onlyIfNewer: Bool) throws -> Bool {
-        let insert = """
-            INSERT INTO objects(gvr, namespace, name, rv, rv_text, labels, fields, format, body)
-            VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-            ON CONFLICT(gvr, namespace, name) DO UPDATE SET
-                rv=excluded.rv, rv_text=excluded.rv_text, labels=excluded.labels, fields=excluded.fields,
-                format=excluded.format, body=excluded.body
-            """
-        // rv is NULL when the resourceVersion is not an integer that fits: then the new row always wins.
-        let st = try c.prepared(onlyIfNewer
-            ? insert + " WHERE excluded.rv IS NULL OR objects.rv IS NULL OR excluded.rv > objects.rv"
-            : insert)
+    /// The stored columns of an object, in the order of `objects` and `staging` (after `list_id`).
+    static let objectColumns = "gvr, namespace, name, rv, rv_text, labels, fields, format, body"
+
+    /// Appended to `INSERT INTO objects(objectColumns) ...`: an existing row is overwritten.
+    static let onConflictReplace = """
+         ON CONFLICT(gvr, namespace, name) DO UPDATE SET
+            rv=excluded.rv, rv_text=excluded.rv_text, labels=excluded.labels, fields=excluded.fields,
+            format=excluded.format, body=excluded.body
+        """
+
+    /// Appended after `onConflictReplace` for onlyIfNewer. rv is NULL when the resourceVersion is not an integer
+    /// that fits: then the new row always wins.
+    static let onlyIfNewerCondition = " WHERE excluded.rv IS NULL OR objects.rv IS NULL OR excluded.rv > objects.rv"
+
+    /// The numeric form stored in the `rv` column: nil (NULL) unless `rv` is an integer that fits in Int64.
+    static func numericRV(_ rv: String) -> Int64? { UInt64(rv).flatMap { Int64(exactly: $0) } }
+
+    /// Binds `o`'s nine `objectColumns` to parameters `first` ... `first + 8`.
+    static func bind(_ st: Statement, _ o: StoredObject, from first: Int32) throws {
+        try st.bind(first, o.gvr)
+        try st.bind(first + 1, o.namespace)
+        try st.bind(first + 2, o.name)
+        try st.bind(first + 3, numericRV(o.resourceVersion))
+        try st.bind(first + 4, o.resourceVersion)
+        try st.bind(first + 5, PairCodec.encode(o.labels))
+        try st.bind(first + 6, PairCodec.encode(o.fields))
+        try st.bind(first + 7, o.format.rawValue)
+        try st.bind(first + 8, o.body)
+    }
+
+    static func upsert(_ c: Connection, _ o: StoredObject, onlyIfNewer: Bool) throws -> Bool {
+        let insert = "INSERT INTO objects(\(objectColumns)) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            + onConflictReplace
+        let st = try c.prepared(onlyIfNewer ? insert + onlyIfNewerCondition : insert)
         defer { st.reset() }
-        try st.bind(1, o.gvr)
-        try st.bind(2, o.namespace)
-        try st.bind(3, o.name)
-        try st.bind(4, UInt64(o.resourceVersion).flatMap { Int64(exactly: $0) })
-        try st.bind(5, o.resourceVersion)
-        try st.bind(6, PairCodec.encode(o.labels))
-        try st.bind(7, PairCodec.encode(o.fields))
-        try st.bind(8, o.format.rawValue)
-        try st.bind(9, o.body)
+        try bind(st, o, from: 1)
         try st.run()
         return c.changes > 0
     }
 
-    private static func delete(_ c: Connection, gvr: String, namespace: String, name: String) throws -> Bool {
+    static func delete(_ c: Connection, gvr: String, namespace: String, name: String) throws -> Bool {
         let st = try c.prepared("DELETE FROM objects WHERE gvr=?1 AND namespace=?2 AND name=?3")
         defer { st.reset() }
         try st.bind(1, gvr)
@@ -475,30 +606,47 @@ public final class CacheStore: @unchecked Sendable {
         return c.changes > 0
     }
 
-    private static func bump(_ c: Connection, gvr: String, namespace: String, rv: String) throws -> Int {
-        var selectors: [String] = []
-        let sel = try c.prepared("SELECT selector, rv FROM scopes WHERE gvr=?1 AND namespace=?2")
-        defer { sel.reset() }
-        try sel.bind(1, gvr)
-        try sel.bind(2, namespace)
-        while try sel.step() {
-            if isNewer(rv, than: sel.string(1)) { selectors.append(sel.string(0)) }
-        }
-        let up = try c.prepared("UPDATE scopes SET rv=?4, updated_at=?5 WHERE gvr=?1 AND namespace=?2 AND selector=?3")
-        defer { up.reset() }
-        for s in selectors {
-            up.reset()
-            try up.bind(1, gvr)
-            try up.bind(2, namespace)
-            try up.bind(3, s)
-            try up.bind(4, rv)
-            try up.bind(5, now())
-            try up.run()
-        }
-        return selectors.count
+    /// Inserts or replaces the scope row (gvr, namespace, selector) as complete at `rv`, updated now.
+    static func setScopeComplete(
+        _ c: Connection, gvr: String, namespace: String, selector: String, rv: String
+    ) throws {
+        let st = try c.prepared("""
+            INSERT OR REPLACE INTO scopes(gvr, namespace, selector, rv, complete, updated_at)
+            VALUES(?1, ?2, ?3, ?4, 1, ?5)
+            """)
+        defer { st.reset() }
+        try st.bind(1, gvr)
+        try st.bind(2, namespace)
+        try st.bind(3, selector)
+        try st.bind(4, rv)
+        try st.bind(5, now())
+        try st.run()
     }
 
-    private static func object(_ st: Statement, gvr: String, firstColumn i: Int32) throws -> StoredObject {
+    private static func bump(
+        _ c: Connection, gvr: String, namespace: String, selector: String, rv: String
+    ) throws -> Bool {
+        let current: String? = try {
+            let sel = try c.prepared("SELECT rv FROM scopes WHERE gvr=?1 AND namespace=?2 AND selector=?3")
+            defer { sel.reset() }
+            try sel.bind(1, gvr)
+            try sel.bind(2, namespace)
+            try sel.bind(3, selector)
+            return try sel.step() ? sel.string(0) : nil
+        }()
+        guard let current, isNewer(rv, than: current) else { return false }
+        let up = try c.prepared("UPDATE scopes SET rv=?4, updated_at=?5 WHERE gvr=?1 AND namespace=?2 AND selector=?3")
+        defer { up.reset() }
+        try up.bind(1, gvr)
+        try up.bind(2, namespace)
+        try up.bind(3, selector)
+        try up.bind(4, rv)
+        try up.bind(5, now())
+        try up.run()
+        return true
+    }
+
+    static func object(_ st: Statement, gvr: String, firstColumn i: Int32) throws -> StoredObject {
         guard let labels = PairCodec.decode(st.string(i + 3)), let fields = PairCodec.decode(st.string(i + 4)),
               let format = BodyFormat(rawValue: st.int64(i + 5))
         else {
@@ -516,7 +664,22 @@ public final class CacheStore: @unchecked Sendable {
     }
 }
 
-private func now() -> Int64 { Int64(time(nil)) }
+func now() -> Int64 { Int64(time(nil)) }
+
+/// An id for the calling thread (pthread_self), never 0 for a live thread.
+private func currentThreadID() -> UInt {
+    #if canImport(Glibc)
+    UInt(pthread_self())
+    #else
+    UInt(bitPattern: pthread_self())
+    #endif
+}
+
+/// st_size of `path`, 0 when it does not exist.
+private func sizeOfFile(_ path: String) -> Int {
+    var st = stat()
+    return stat(path, &st) == 0 ? Int(st.st_size) : 0
+}
 
 /// mkdir -p.
 private func makeDirectories(_ path: String) throws {

@@ -14,21 +14,32 @@ public struct CacheStoreError: Error, CustomStringConvertible, Sendable {
     public let code: Int32
     public let message: String
     public let context: String
+    /// The OS `errno` behind the last failed system call SQLite made (`sqlite3_system_errno`), 0 when unknown.
+    public let systemErrno: Int32
 
-    public init(code: Int32, message: String, context: String) {
+    public init(code: Int32, message: String, context: String, systemErrno: Int32 = 0) {
         self.code = code
         self.message = message
         self.context = context
+        self.systemErrno = systemErrno
     }
 
     /// SQLite primary result code (`code & 0xff`).
     public var primaryCode: Int32 { code & 0xff }
-    /// The disk (or the configured page limit) is full: the write was rolled back, nothing is corrupted.
-    public var isDiskFull: Bool { primaryCode == SQLITE_FULL }
+    /// The disk (or the configured page limit, or the user's quota) is full: the write was rolled back, nothing is
+    /// corrupted; reads keep working. SQLITE_FULL, or an SQLITE_IOERR whose OS error was ENOSPC / EDQUOT.
+    public var isDiskFull: Bool {
+        primaryCode == SQLITE_FULL || (primaryCode == SQLITE_IOERR && (systemErrno == ENOSPC || systemErrno == EDQUOT))
+    }
+    /// An I/O error (SQLITE_IOERR, any extended code) other than a full disk: the device or filesystem failed.
+    public var isIOError: Bool { primaryCode == SQLITE_IOERR && !isDiskFull }
     /// The database file is not a database or is damaged.
     public var isCorrupt: Bool { primaryCode == SQLITE_CORRUPT || primaryCode == SQLITE_NOTADB }
 
-    public var description: String { "CacheStore: \(context): \(message) (sqlite code \(code))" }
+    public var description: String {
+        let os = systemErrno != 0 ? ", errno \(systemErrno)" : ""
+        return "CacheStore: \(context): \(message) (sqlite code \(code)\(os))"
+    }
 }
 
 /// SQLITE_TRANSIENT: SQLite copies bound data before the bind call returns.
@@ -111,8 +122,9 @@ final class Connection {
         guard rc == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             let code = handle.map { sqlite3_extended_errcode($0) } ?? rc
+            let os = handle.map { sqlite3_system_errno($0) } ?? 0
             sqlite3_close_v2(handle)
-            throw CacheStoreError(code: code, message: message, context: "open \(path)")
+            throw CacheStoreError(code: code, message: message, context: "open \(path)", systemErrno: os)
         }
         db = handle
         sqlite3_extended_result_codes(db, 1)
@@ -126,7 +138,9 @@ final class Connection {
     func error(_ rc: Int32, _ context: String) -> CacheStoreError {
         let code = sqlite3_extended_errcode(db)
         let message = String(cString: sqlite3_errmsg(db))
-        return CacheStoreError(code: code != SQLITE_OK ? code : rc, message: message, context: context)
+        return CacheStoreError(
+            code: code != SQLITE_OK ? code : rc, message: message, context: context,
+            systemErrno: sqlite3_system_errno(db))
     }
 
     /// Runs one or more SQL statements without parameters.
@@ -136,7 +150,10 @@ final class Connection {
         if rc != SQLITE_OK {
             let message = errmsg.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(rc))
             sqlite3_free(errmsg)
-            throw CacheStoreError(code: sqlite3_extended_errcode(db), message: message, context: sql)
+            let code = sqlite3_extended_errcode(db)
+            throw CacheStoreError(
+                code: code != SQLITE_OK ? code : rc, message: message, context: sql,
+                systemErrno: sqlite3_system_errno(db))
         }
     }
 
@@ -151,6 +168,13 @@ final class Connection {
     }
 
     var changes: Int { Int(sqlite3_changes(db)) }
+
+    /// The first column of the first row of `sql` (no parameters) as an integer; nil for no row or NULL.
+    func scalar(_ sql: String) throws -> Int64? {
+        let st = try prepared(sql)
+        defer { st.reset() }
+        return try st.step() && !st.isNull(0) ? st.int64(0) : nil
+    }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction; rolls back if `body` or `COMMIT` throws.
     func transaction<T>(_ body: () throws -> T) throws -> T {

@@ -7,11 +7,11 @@ import Darwin
 #endif
 
 /// Minimal file and environment helpers over libc (no Foundation).
-enum FileIO {
+public enum FileIO {
     /// Upper bound for any file this module reads (kubeconfigs, PEM files, tokens).
     static let maxFileSize = 16 * 1024 * 1024
 
-    static func readFile(_ path: String) throws(KubeConfigError) -> [UInt8] {
+    public static func readFile(_ path: String) throws(KubeConfigError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             throw .fileError(path: path, reason: errnoDescription(errno))

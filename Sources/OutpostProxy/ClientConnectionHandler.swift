@@ -23,7 +23,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var pendingRead = false
     private var needsFlush = false
     private var responseTimer: Scheduled<Void>?
+    private var fallbackTimer: Scheduled<Void>?
     private var record: RequestRecord?
+    /// The local answer for the request in progress, if it has one (see `RequestPlan`).
+    private var localFactory: (() -> LocalResponder)?
+    private var localResponder: LocalResponder?
+    private var localWriter: LocalResponseWriter?
+    private var writableCallbacks: [() -> Void] = []
 
     /// What is logged and counted for the request in progress.
     private struct RequestRecord {
@@ -49,8 +55,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let labels = RequestLabels(head)
             record = RequestRecord(labels: labels, method: head.method, uri: head.uri, started: .now())
             env.metrics.requestStarted(verb: labels.verb)
-            interceptor = env.interceptors?.interceptor(for: head)
-            perform(machine.requestHead(head))
+            let plan = env.router?.plan(head, info: labels.info) ?? RequestPlan(head: head)
+            interceptor = plan.interceptor
+            localFactory = plan.localResponder
+            perform(machine.requestHead(plan.head, route: route(hasLocalAnswer: plan.localResponder != nil)))
         case .body(let body):
             record?.bytesIn += body.readableBytes
             perform(machine.requestBody(.byteBuffer(body)))
@@ -59,8 +67,21 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         }
     }
 
+    /// Offline (by the health probe and failed requests): answer locally at once, or refuse
+    /// without waiting for a connect timeout. Otherwise forward, keeping the local answer as a
+    /// fallback armed by a deadline (see `armFallback`).
+    private func route(hasLocalAnswer: Bool) -> ForwardingStateMachine.Route {
+        let health = env.health.snapshot
+        if case .offline = health.state {
+            if hasLocalAnswer { return .local }
+            return .reject(.offline(health.lastError ?? "no answer from the apiserver"))
+        }
+        return .forward(fallback: hasLocalAnswer)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         responseTimer?.cancel()
+        fallbackTimer?.cancel()
         perform(machine.clientClosed())
         finishRecord(code: record?.code == 0 ? 499 : nil)  // 499: client went away
         interceptor?.abort()
@@ -82,8 +103,17 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable { exchange?.resumeReading() }
+        if context.channel.isWritable {
+            exchange?.resumeReading()
+            runWritableCallbacks()
+        }
         context.fireChannelWritabilityChanged()
+    }
+
+    private func runWritableCallbacks() {
+        let callbacks = writableCallbacks
+        writableCallbacks = []
+        for c in callbacks { c() }
     }
 
     private func resumeClientReadsIfPossible() {
@@ -96,10 +126,27 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// handler closes an idle connection, or this one after its response completed).
     func beginShutdown() {
         guard let context else { return }
-        if record?.labels.verb == "watch" {
+        if let localResponder {
+            localResponder.shutdown()
+        } else if record?.labels.verb == "watch" {
             perform(machine.endStreamForShutdown())
         }
         context.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+    }
+
+    /// The apiserver became reachable or unreachable. A forwarded watch is ended when it goes
+    /// away (its stream would just go silent), so the client re-watches and gets the cache; a
+    /// local watch is ended when it comes back, so the client re-watches the cloud.
+    func upstreamReachabilityChanged(online: Bool) {
+        if let localResponder {
+            localResponder.upstreamReachabilityChanged(online: online)
+        } else if !online {
+            if machine.awaitingResponseHead {
+                perform(machine.upstreamJudgedUnreachable())
+            } else if record?.labels.verb == "watch" {
+                perform(machine.endStreamForShutdown())
+            }
+        }
     }
 
     // MARK: upstream side (called by UpstreamExchangeHandler on the same event loop)
@@ -110,6 +157,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         switch part {
         case .head(let head):
             responseTimer?.cancel()
+            fallbackTimer?.cancel()
             env.health.recordSuccess()
             perform(machine.responseHead(head))
         case .body(let body):
@@ -135,6 +183,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let retryable = upstreamReused && !sawResponse
         retryOnFreshConnection = retryable
         if !retryable {
+            if !sawResponse { env.health.recordFailure(reason) }
             env.metrics.upstreamError(sawResponse ? "response_interrupted" : "no_response")
             env.logger.warning("upstream failed", metadata: ["reason": "\(reason)", "uri": "\(record?.uri ?? "")"])
         }
@@ -158,6 +207,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let fresh = retryOnFreshConnection
             retryOnFreshConnection = false
             detachUpstream(close: true)
+            armFallback(context: context)
             env.pool.acquire(on: context.eventLoop, fresh: fresh).assumeIsolated().whenComplete { [self] result in
                 switch result {
                 case .success(let lease):
@@ -197,21 +247,22 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
         case .forwardResponseHead(let upstreamHead):
             upstreamKeepAlive = upstreamHead.isKeepAlive
-            record?.code = Int(upstreamHead.status.code)
-            var head = HeaderPolicy.clientResponseHead(upstreamHead, requestVersion: .http1_1)
-            if let interceptor { head = interceptor.head(head) }
-            context.write(wrapOutboundOut(.head(head)), promise: nil)
-            needsFlush = true
+            let head = HeaderPolicy.clientResponseHead(upstreamHead, requestVersion: .http1_1)
+            if let interceptor {
+                interceptor.head(head, to: self)
+            } else {
+                sendHead(head)
+            }
 
         case .forwardResponseBody(let body):
             if let interceptor {
-                interceptor.body(body) { out in writeBody(out, context: context) }
+                interceptor.body(body, to: self)
             } else {
                 writeBody(body, context: context)
             }
 
         case .completeResponse(let trailers, let reuse, let closeClient):
-            interceptor?.end { out in writeBody(out, context: context) }
+            interceptor?.end(to: self)
             interceptor = nil
             if let upstream, let exchange {
                 self.exchange = nil
@@ -256,7 +307,103 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
         case .startTunnel(let head):
             startTunnel(head, context: context)
+
+        case .serveLocally:
+            responseTimer?.cancel()
+            fallbackTimer?.cancel()
+            interceptor?.abort()
+            interceptor = nil
+            detachUpstream(close: true)
+            guard let factory = localFactory else { return }
+            env.metrics.servedLocally()
+            let responder = factory()
+            let writer = LocalResponseWriter(eventLoop: context.eventLoop, connection: self)
+            localResponder = responder
+            localWriter = writer
+            responder.start(writer)
+
+        case .finishLocalResponse(let closeClient):
+            localResponder = nil
+            localWriter = nil
+            writableCallbacks = []
+            finishRecord()
+            let done = context.eventLoop.makePromise(of: Void.self)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+            needsFlush = false
+            if closeClient {
+                done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            } else {
+                resumeClientReadsIfPossible()
+            }
+
+        case .cancelLocalResponse:
+            localResponder?.cancel()
+            localResponder = nil
+            localWriter = nil
+            writableCallbacks = []
         }
+    }
+
+    /// For a request with a local answer: if no response head came within the fallback delay,
+    /// ask the apiserver's /readyz on the side. No answer there either means the link is gone
+    /// (a silent cut drops packets without a reset): answer from the cache. A healthy but slow
+    /// apiserver (a big list straight from etcd) keeps its request.
+    private func armFallback(context: ChannelHandlerContext) {
+        guard localFactory != nil, fallbackTimer == nil else { return }
+        let loop = context.eventLoop
+        fallbackTimer = loop.assumeIsolated().scheduleTask(in: env.settings.fallbackDelay) { [self] in
+            guard machine.awaitingResponseHead else { return }
+            if case .suspect = env.health.snapshot.state {
+                perform(machine.upstreamJudgedUnreachable())
+                return
+            }
+            env.pool.get("/readyz", on: loop, timeout: env.settings.confirmTimeout).assumeIsolated().whenComplete { [self] result in
+                switch result {
+                case .success:
+                    env.health.recordSuccess()
+                case .failure(let error):
+                    env.health.recordFailure("readyz check after \(env.settings.fallbackDelay): \(error)")
+                    perform(machine.upstreamJudgedUnreachable())
+                }
+            }
+        }
+    }
+
+    // MARK: local responses (called by LocalResponseWriter on the event loop)
+
+    func localHead(_ head: HTTPResponseHead) { sendHead(head) }
+
+    func localBody(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        writeBody(buffer, context: context)
+    }
+
+    func localFlush() {
+        guard needsFlush, let context else { return }
+        needsFlush = false
+        context.flush()
+    }
+
+    var localIsWritable: Bool { context?.channel.isWritable ?? false }
+
+    func localWhenWritable(_ callback: @escaping () -> Void) {
+        localFlush()
+        if localIsWritable {
+            callback()
+        } else {
+            writableCallbacks.append(callback)
+        }
+    }
+
+    func localAbort() {
+        localResponder = nil
+        localWriter = nil
+        writableCallbacks = []
+        perform(.abortClient)
+    }
+
+    func localEnd() {
+        perform(machine.localResponseFinished())
     }
 
     private func writeBody(_ buffer: ByteBuffer, context: ChannelHandlerContext) {
@@ -288,6 +435,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     private func detachUpstream(close: Bool) {
         responseTimer?.cancel()
+        fallbackTimer?.cancel()
+        fallbackTimer = nil
         guard let upstream else { return }
         if let exchange {
             // Detach first so the close does not call back into this handler.
@@ -299,6 +448,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     }
 
     private func finishRecord(code: Int? = nil) {
+        fallbackTimer?.cancel()
+        fallbackTimer = nil
+        localFactory = nil
         guard let r = record else { return }
         record = nil
         let finalCode = code ?? r.code
@@ -361,6 +513,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             upstream.close(promise: nil)
             context.close(promise: nil)
         }
+    }
+}
+
+extension ClientConnectionHandler: ResponseSink {
+    func sendHead(_ head: HTTPResponseHead) {
+        guard let context else { return }
+        record?.code = Int(head.status.code)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        needsFlush = true
+    }
+
+    func sendBody(_ buffer: ByteBuffer) {
+        guard let context else { return }
+        writeBody(buffer, context: context)
     }
 }
 

@@ -13,11 +13,14 @@ struct ForwardingStateMachine {
         /// Between requests.
         case idle
         /// Waiting for an upstream connection; request parts are buffered meanwhile.
-        case connecting(head: HTTPRequestHead, buffered: [IOData], requestEnded: Bool)
+        /// `fallback`: the request can be answered locally (from the cache) if the apiserver fails.
+        case connecting(head: HTTPRequestHead, buffered: [IOData], requestEnded: Bool, fallback: Bool)
         /// Request sent (or being sent) upstream; response streaming back.
         case forwarding(Exchange)
         /// Answering locally (an error Status); the rest of the request body is discarded.
         case respondingLocally(requestEnded: Bool)
+        /// A local responder (the cache) is answering; the connection stays usable afterwards.
+        case servingLocally(requestEnded: Bool, keepAlive: Bool)
         /// Response finished before the request body did; discard what is left of it.
         case drainingRequest
         /// The apiserver said 101; the tunnel starts once its decoder delivered the head's `.end`
@@ -33,6 +36,7 @@ struct ForwardingStateMachine {
         var requestKeepAlive: Bool
         var isUpgradeRequest: Bool
         var requestEnded: Bool
+        var fallback: Bool
         var responseHeadSent = false
     }
 
@@ -40,6 +44,8 @@ struct ForwardingStateMachine {
         case connectFailed(String)
         case upstreamClosedBeforeResponse(String)
         case responseTimeout
+        /// Health says the apiserver is down and nothing local can answer this request.
+        case offline(String)
     }
 
     enum Action {
@@ -61,6 +67,12 @@ struct ForwardingStateMachine {
         case abortClient
         case closeUpstream
         case startTunnel(HTTPResponseHead)
+        /// Answer from the local responder; close the upstream connection if one is attached.
+        case serveLocally(HTTPRequestHead)
+        /// The local responder finished (or was stopped): end the client's response.
+        case finishLocalResponse(closeClient: Bool)
+        /// The client left while a local responder was answering.
+        case cancelLocalResponse
     }
 
     private(set) var state: State = .idle
@@ -69,7 +81,7 @@ struct ForwardingStateMachine {
     /// large upload never piles up in memory before the upstream is ready.
     var mayReadClient: Bool {
         switch state {
-        case .connecting(_, let buffered, let ended): return buffered.isEmpty && !ended
+        case .connecting(_, let buffered, let ended, _): return buffered.isEmpty && !ended
         case .closed: return false
         default: return true
         }
@@ -77,22 +89,36 @@ struct ForwardingStateMachine {
 
     // MARK: client events
 
-    mutating func requestHead(_ head: HTTPRequestHead) -> Action {
-        switch state {
-        case .idle:
-            state = .connecting(head: head, buffered: [], requestEnded: false)
-            return .acquireUpstream(head)
-        default:
+    /// `route`: forward (with or without a local fallback) or answer locally at once.
+    enum Route: Equatable {
+        case forward(fallback: Bool)
+        case local
+        case reject(Failure)
+    }
+
+    mutating func requestHead(_ head: HTTPRequestHead, route: Route = .forward(fallback: false)) -> Action {
+        guard case .idle = state else {
             // HTTPServerPipelineHandler never lets a second request in before the first ended.
             return .none
+        }
+        switch route {
+        case .forward(let fallback):
+            state = .connecting(head: head, buffered: [], requestEnded: false, fallback: fallback)
+            return .acquireUpstream(head)
+        case .local:
+            state = .servingLocally(requestEnded: false, keepAlive: head.isKeepAlive)
+            return .serveLocally(head)
+        case .reject(let failure):
+            state = .respondingLocally(requestEnded: false)
+            return .respondWithError(failure, closeUpstream: false)
         }
     }
 
     mutating func requestBody(_ body: IOData) -> Action {
         switch state {
-        case .connecting(let head, var buffered, let ended):
+        case .connecting(let head, var buffered, let ended, let fallback):
             buffered.append(body)
-            state = .connecting(head: head, buffered: buffered, requestEnded: ended)
+            state = .connecting(head: head, buffered: buffered, requestEnded: ended, fallback: fallback)
             return .none
         case .forwarding(let ex) where !ex.requestEnded:
             return .forwardRequestBody(body)
@@ -103,8 +129,8 @@ struct ForwardingStateMachine {
 
     mutating func requestEnd() -> Action {
         switch state {
-        case .connecting(let head, let buffered, _):
-            state = .connecting(head: head, buffered: buffered, requestEnded: true)
+        case .connecting(let head, let buffered, _, let fallback):
+            state = .connecting(head: head, buffered: buffered, requestEnded: true, fallback: fallback)
             return .none
         case .forwarding(var ex):
             ex.requestEnded = true
@@ -112,6 +138,9 @@ struct ForwardingStateMachine {
             return .forwardRequestEnd
         case .respondingLocally:
             state = .respondingLocally(requestEnded: true)
+            return .none
+        case .servingLocally(_, let keepAlive):
+            state = .servingLocally(requestEnded: true, keepAlive: keepAlive)
             return .none
         case .drainingRequest:
             state = .idle
@@ -126,6 +155,9 @@ struct ForwardingStateMachine {
         case .connecting, .forwarding, .upgrading, .tunnelling:
             state = .closed
             return .closeUpstream
+        case .servingLocally:
+            state = .closed
+            return .cancelLocalResponse
         default:
             state = .closed
             return .none
@@ -135,21 +167,23 @@ struct ForwardingStateMachine {
     // MARK: upstream events
 
     mutating func upstreamConnected() -> Action {
-        guard case .connecting(let head, let buffered, let ended) = state else {
-            // Client left while we were connecting.
+        guard case .connecting(let head, let buffered, let ended, let fallback) = state else {
+            // Client left while we were connecting (or the local fallback took over).
             return .closeUpstream
         }
         state = .forwarding(Exchange(
             head: head,
             requestKeepAlive: head.isKeepAlive,
             isUpgradeRequest: HeaderPolicy.isUpgradeRequest(head.headers),
-            requestEnded: ended
+            requestEnded: ended,
+            fallback: fallback
         ))
         return .sendRequest(head, buffered: buffered, end: ended)
     }
 
     mutating func upstreamConnectFailed(_ reason: String) -> Action {
-        guard case .connecting(_, _, let ended) = state else { return .none }
+        guard case .connecting(let head, _, let ended, let fallback) = state else { return .none }
+        if fallback { return serveLocally(head, requestEnded: ended) }
         state = .respondingLocally(requestEnded: ended)
         return .respondWithError(.connectFailed(reason), closeUpstream: false)
     }
@@ -203,13 +237,14 @@ struct ForwardingStateMachine {
         switch state {
         case .forwarding(let ex):
             if !ex.responseHeadSent && retryable && ex.requestEnded && Self.isRetryable(ex.head) {
-                state = .connecting(head: ex.head, buffered: [], requestEnded: true)
+                state = .connecting(head: ex.head, buffered: [], requestEnded: true, fallback: ex.fallback)
                 return .acquireUpstream(ex.head)
             }
             if ex.responseHeadSent {
                 state = .closed
                 return .abortClient
             }
+            if ex.fallback { return serveLocally(ex.head, requestEnded: ex.requestEnded) }
             state = .respondingLocally(requestEnded: ex.requestEnded)
             return .respondWithError(.upstreamClosedBeforeResponse(reason), closeUpstream: true)
         case .upgrading, .tunnelling:
@@ -222,8 +257,47 @@ struct ForwardingStateMachine {
 
     mutating func responseTimedOut() -> Action {
         guard case .forwarding(let ex) = state, !ex.responseHeadSent else { return .none }
+        if ex.fallback { return serveLocally(ex.head, requestEnded: ex.requestEnded) }
         state = .respondingLocally(requestEnded: ex.requestEnded)
         return .respondWithError(.responseTimeout, closeUpstream: true)
+    }
+
+    /// Whether the exchange still waits for the apiserver's response head.
+    var awaitingResponseHead: Bool {
+        switch state {
+        case .connecting: return true
+        case .forwarding(let ex): return !ex.responseHeadSent
+        default: return false
+        }
+    }
+
+    /// The apiserver is judged unreachable while this request still waits for it: answer from
+    /// the local fallback if the request has one.
+    mutating func upstreamJudgedUnreachable() -> Action {
+        switch state {
+        case .connecting(let head, _, let ended, true):
+            return serveLocally(head, requestEnded: ended)
+        case .forwarding(let ex) where ex.fallback && !ex.responseHeadSent:
+            return serveLocally(ex.head, requestEnded: ex.requestEnded)
+        default:
+            return .none
+        }
+    }
+
+    private mutating func serveLocally(_ head: HTTPRequestHead, requestEnded: Bool) -> Action {
+        state = .servingLocally(requestEnded: requestEnded, keepAlive: head.isKeepAlive)
+        return .serveLocally(head)
+    }
+
+    /// The local responder wrote its last byte (or was stopped).
+    mutating func localResponseFinished() -> Action {
+        guard case .servingLocally(let ended, let keepAlive) = state else { return .none }
+        if !keepAlive {
+            state = .closed
+        } else {
+            state = ended ? .idle : .drainingRequest
+        }
+        return .finishLocalResponse(closeClient: !keepAlive)
     }
 
     static func isRetryable(_ head: HTTPRequestHead) -> Bool {

@@ -6,9 +6,17 @@ import Upstream
 public struct ProxySettings: Sendable {
     /// How long to wait for the apiserver's response head before answering 504.
     public var responseHeadTimeout: TimeAmount
+    /// A request that has a local answer and no response head after this long triggers a
+    /// side check of the apiserver's /readyz (see `confirmTimeout`).
+    public var fallbackDelay: TimeAmount
+    /// How long that side check may take before the request is answered from the cache.
+    public var confirmTimeout: TimeAmount
 
-    public init(responseHeadTimeout: TimeAmount = .seconds(60)) {
+    public init(responseHeadTimeout: TimeAmount = .seconds(60), fallbackDelay: TimeAmount = .milliseconds(400),
+                confirmTimeout: TimeAmount = .milliseconds(400)) {
         self.responseHeadTimeout = responseHeadTimeout
+        self.fallbackDelay = fallbackDelay
+        self.confirmTimeout = confirmTimeout
     }
 }
 
@@ -19,15 +27,15 @@ final class ProxyEnvironment: Sendable {
     let metrics: ProxyMetrics
     let logger: Logger
     let settings: ProxySettings
-    let interceptors: (any ResponseInterceptorFactory)?
+    let router: (any RequestRouter)?
 
     init(pool: UpstreamPool, health: UpstreamHealth, metrics: ProxyMetrics, logger: Logger,
-         settings: ProxySettings, interceptors: (any ResponseInterceptorFactory)?) {
+         settings: ProxySettings, router: (any RequestRouter)?) {
         self.pool = pool
         self.health = health
         self.metrics = metrics
         self.logger = logger
         self.settings = settings
-        self.interceptors = interceptors
+        self.router = router
     }
 }

@@ -16,6 +16,7 @@ public final class ProxyMetrics: Sendable {
         var bytesToClients = 0
         var bytesFromClients = 0
         var tunnelsOpened = 0
+        var servedLocally = 0
         var healthTransitions: [String: Int] = [:]
     }
 
@@ -42,6 +43,10 @@ public final class ProxyMetrics: Sendable {
 
     func tunnelOpened() {
         state.withLock { $0.tunnelsOpened += 1 }
+    }
+
+    func servedLocally() {
+        state.withLock { $0.servedLocally += 1 }
     }
 
     public func healthTransition(_ to: String) {
@@ -75,13 +80,22 @@ public final class ProxyMetrics: Sendable {
         out += "# HELP outpost_tunnels_total Upgraded connections (exec/attach/port-forward) tunnelled.\n"
         out += "# TYPE outpost_tunnels_total counter\n"
         out += "outpost_tunnels_total \(s.tunnelsOpened)\n"
+        out += "# HELP outpost_local_responses_total Requests answered from the local cache instead of the apiserver.\n"
+        out += "# TYPE outpost_local_responses_total counter\n"
+        out += "outpost_local_responses_total \(s.servedLocally)\n"
         out += "# HELP outpost_upstream_transitions_total Upstream health transitions, by new state.\n"
         out += "# TYPE outpost_upstream_transitions_total counter\n"
         for (to, v) in s.healthTransitions.sorted(by: { $0.key < $1.key }) {
             out += "outpost_upstream_transitions_total{to=\"\(to)\"} \(v)\n"
         }
+        // A sample name may carry labels (`name{kind="list"}`); HELP/TYPE go once per family.
+        var described = Set<Substring>()
         for e in extra {
-            out += "# HELP \(e.name) \(e.help)\n# TYPE \(e.name) \(e.type)\n\(e.name) \(e.value)\n"
+            let family = e.name.prefix { $0 != "{" }
+            if described.insert(family).inserted {
+                out += "# HELP \(family) \(e.help)\n# TYPE \(family) \(e.type)\n"
+            }
+            out += "\(e.name) \(e.value)\n"
         }
         return out
     }

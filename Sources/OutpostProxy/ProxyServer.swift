@@ -34,12 +34,19 @@ public final class ProxyServer: Service, Sendable {
     private let onBound: (@Sendable (SocketAddress) -> Void)?
 
     public init(configuration: Configuration, group: EventLoopGroup, pool: UpstreamPool, health: UpstreamHealth,
-                metrics: ProxyMetrics, logger: Logger, interceptors: (any ResponseInterceptorFactory)? = nil,
+                metrics: ProxyMetrics, logger: Logger, router: (any RequestRouter)? = nil,
                 onBound: (@Sendable (SocketAddress) -> Void)? = nil) {
         self.configuration = configuration
         self.group = group
         self.env = ProxyEnvironment(pool: pool, health: health, metrics: metrics, logger: logger,
-                                    settings: configuration.settings, interceptors: interceptors)
+                                    settings: configuration.settings, router: router)
+        let connections = self.connections
+        health.onTransition { t in
+            switch t {
+            case .becameOnline, .recovered: connections.reachabilityChanged(online: true)
+            case .becameOffline: connections.reachabilityChanged(online: false)
+            }
+        }
         self.onBound = onBound
     }
 
@@ -112,6 +119,12 @@ final class ConnectionRegistry: Sendable {
     func shutdownAll() {
         for e in entries.withLock({ Array($0.values) }) {
             e.channel.eventLoop.execute { e.handler.beginShutdown() }
+        }
+    }
+
+    func reachabilityChanged(online: Bool) {
+        for e in entries.withLock({ Array($0.values) }) {
+            e.channel.eventLoop.execute { e.handler.upstreamReachabilityChanged(online: online) }
         }
     }
 

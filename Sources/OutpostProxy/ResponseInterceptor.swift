@@ -1,23 +1,25 @@
 import NIOCore
 import NIOHTTP1
 
-/// The seam where the cache and the filters plug into the forwarding path: an interceptor sees
-/// every forwarded response part on its way to the client and may rewrite the body (a filter
-/// dropping objects) or only observe it (the cache's tee). It runs on the connection's event
-/// loop, so it must not block: heavy work (disk) is handed off.
-public protocol ResponseInterceptor: AnyObject {
-    /// The head about to be sent; return it (possibly changed, e.g. without Content-Length when
-    /// the body will be rewritten).
-    func head(_ head: HTTPResponseHead) -> HTTPResponseHead
-    /// A body chunk from the apiserver; call `emit` with what the client should get.
-    func body(_ buffer: ByteBuffer, emit: (ByteBuffer) -> Void)
-    /// The response completed; `emit` may add final bytes.
-    func end(emit: (ByteBuffer) -> Void)
-    /// The response did not complete (upstream or client failure): nothing may be committed.
-    func abort()
+/// Where an interceptor sends what the client should get.
+public protocol ResponseSink: AnyObject {
+    func sendHead(_ head: HTTPResponseHead)
+    func sendBody(_ buffer: ByteBuffer)
 }
 
-/// Decides per request whether (and which) interceptor applies.
-public protocol ResponseInterceptorFactory: Sendable {
-    func interceptor(for request: HTTPRequestHead) -> ResponseInterceptor?
+/// The seam where the cache and the filters plug into the forwarding path: an interceptor sees
+/// every forwarded response part on its way to the client and decides what the client gets.
+/// It may pass bytes through (the cache's tee only observes), rewrite the body (a filter dropping
+/// list items or watch events; it then removes Content-Length) or hold the head back until the
+/// body is known (a filtered get becomes a 404). It runs on the connection's event loop, so it
+/// must not block: disk work is handed off.
+public protocol ResponseInterceptor: AnyObject {
+    /// The response head from the apiserver. Send it (possibly changed) now or at `end`.
+    func head(_ head: HTTPResponseHead, to sink: ResponseSink)
+    /// A body chunk from the apiserver.
+    func body(_ buffer: ByteBuffer, to sink: ResponseSink)
+    /// The response completed; the head must have been sent by the time this returns.
+    func end(to sink: ResponseSink)
+    /// The response did not complete (upstream or client failure): nothing may be committed.
+    func abort()
 }

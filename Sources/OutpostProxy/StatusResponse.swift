@@ -22,6 +22,9 @@ struct StatusResponse {
             // No StatusReason means "bad gateway"; client-go treats InternalError as retryable.
             return StatusResponse(code: 502, reason: .internalError,
                                   message: "outpost: the apiserver closed the connection before responding: \(why)")
+        case .offline(let why):
+            return StatusResponse(code: 503, reason: .serviceUnavailable,
+                                  message: "outpost: the apiserver is unreachable (offline: \(why)); only cached reads are served until it is back")
         case .responseTimeout:
             return StatusResponse(code: 504, reason: .timeout,
                                   message: "outpost: the apiserver did not respond in time")

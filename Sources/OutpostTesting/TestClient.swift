@@ -109,15 +109,20 @@ final class PartCollector: Sendable {
     }
 
     func deliver(_ p: TestClient.Part) {
-        let c = current.withLock { $0 }
-        c?.yield(p)
-        if case .end = p {
-            c?.finish()
-            current.withLock { $0 = nil }
-        } else if case .closed = p {
-            c?.finish()
-            current.withLock { $0 = nil }
+        let terminal: Bool
+        switch p {
+        case .end, .closed: terminal = true
+        default: terminal = false
         }
+        // Detach before finishing: once the stream ends the test may already ask for the next
+        // one, and clearing afterwards would throw that new stream away.
+        let c = current.withLock { cur -> AsyncStream<TestClient.Part>.Continuation? in
+            let c = cur
+            if terminal { cur = nil }
+            return c
+        }
+        c?.yield(p)
+        if terminal { c?.finish() }
     }
 }
 

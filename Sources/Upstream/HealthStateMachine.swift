@@ -16,6 +16,10 @@ public struct HealthStateMachine: Sendable {
     public enum Transition: Sendable, Equatable {
         case becameOnline
         case becameOffline(reason: String)
+        /// A success after failures that had not yet made it offline. Not an outage, but
+        /// requests may have been answered from the cache meanwhile (their deadlines passed):
+        /// whatever is held open locally should go back to the apiserver.
+        case recovered
     }
 
     public private(set) var state: State = .unknown
@@ -37,7 +41,7 @@ public struct HealthStateMachine: Sendable {
             return nil
         case .suspect:
             state = .online
-            return nil
+            return .recovered
         case .unknown, .offline:
             state = .online
             return .becameOnline

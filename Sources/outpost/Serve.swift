@@ -1,4 +1,7 @@
 import ArgumentParser
+import EdgeCache
+import Filters
+import KubeConfig
 import Logging
 import NIOCore
 import NIOPosix
@@ -28,6 +31,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("cache-dir"), help: "Directory of the local cache.")
     var cacheDir: String = "/var/lib/outpost"
+
+    @Option(help: "Outpost config file (YAML): cached resources and filter rules. Default: cache the built-in set, drop skip-* pods and configmaps.")
+    var config: String?
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: Logger.Level = .info
@@ -60,6 +66,28 @@ struct Serve: AsyncParsableCommand {
         }
         logger.info("upstream", metadata: ["apiserver": "\(upstreamConfig)"])
 
+        let outpostConfig: OutpostConfig
+        if let config {
+            do {
+                let bytes = try FileIO.readFile(config)
+                outpostConfig = try OutpostConfig.parse(yaml: String(decoding: bytes, as: UTF8.self))
+            } catch {
+                throw ValidationError("--config \(config): \(error)")
+            }
+        } else {
+            outpostConfig = .default
+        }
+        let cache: EdgeCache
+        do {
+            cache = try EdgeCache(directory: cacheDir, config: outpostConfig, logger: logger)
+        } catch {
+            throw ValidationError("--cache-dir \(cacheDir): \(error)")
+        }
+        defer { cache.close() }
+        let cached = (try? cache.store.stats().objects) ?? 0
+        logger.info("cache", metadata: ["dir": "\(cacheDir)", "objects": "\(cached)",
+                                         "filters": "\(outpostConfig.filters.rules.map(\.name))"])
+
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         let connector = try UpstreamConnector(configuration: upstreamConfig)
         let pool = UpstreamPool(connector: connector)
@@ -73,17 +101,19 @@ struct Serve: AsyncParsableCommand {
             case .becameOffline(let reason):
                 logger.warning("apiserver unreachable", metadata: ["reason": "\(reason)"])
                 metrics.healthTransition("offline")
+            case .recovered:
+                logger.info("apiserver answering again after failed requests")
             }
         }
 
         let proxy = ProxyServer(
             configuration: .init(host: listen.host, port: listen.port,
                                  settings: ProxySettings(responseHeadTimeout: .seconds(Int64(responseTimeout)))),
-            group: group, pool: pool, health: health, metrics: metrics, logger: logger)
+            group: group, pool: pool, health: health, metrics: metrics, logger: logger, router: cache.router)
         let admin = AdminServer(
             host: adminListen.host, port: adminListen.port, group: group, logger: logger,
-            readiness: AdminServer.upstreamReadiness(health),
-            metrics: { metrics.render(extra: ProcessStats.current()) })
+            readiness: Self.readiness(health: health, cache: cache),
+            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) })
         let probe = ProbeService(probe: HealthProbe(pool: pool, health: health, loop: group.next(), logger: logger))
 
         let services = ServiceGroup(
@@ -94,6 +124,24 @@ struct Serve: AsyncParsableCommand {
         try await services.run()
         try await group.shutdownGracefully()
         logger.info("stopped")
+    }
+}
+
+extension Serve {
+    /// Ready when Outpost can answer: the apiserver was reached, or the cache holds data to
+    /// serve offline. Not ready while the cache cannot be written (full or failing disk).
+    static func readiness(health: UpstreamHealth, cache: EdgeCache) -> @Sendable () -> AdminServer.Readiness {
+        let upstream = AdminServer.upstreamReadiness(health)
+        return {
+            let c = cache.readiness
+            guard c.ready else { return .init(ready: false, reason: c.reason) }
+            let u = upstream()
+            if u.ready { return u }
+            if let n = try? cache.store.stats().objects, n > 0 {
+                return .init(ready: true, reason: "offline; serving \(n) cached objects (\(u.reason))")
+            }
+            return u
+        }
     }
 }
 

@@ -187,7 +187,7 @@ import Darwin
                 .delete(gvr: "v1/pods", namespace: "a", name: "p2"),
                 .upsert(obj("a", "p2", rv: "13", body: "p2 again"), onlyIfNewer: true),
                 .delete(gvr: "v1/pods", namespace: "a", name: "p3"),
-                .bumpScopes(gvr: "v1/pods", namespace: "", resourceVersion: "14"),
+                .bumpScope(gvr: "v1/pods", namespace: "", selector: "", resourceVersion: "14"),
             ])
             #expect(names(try store.list(gvr: "v1/pods", namespace: "a")) == ["a/p1", "a/p2"])
             #expect(bodyString(try store.get(gvr: "v1/pods", namespace: "a", name: "p1")) == "p1@12")
@@ -200,7 +200,7 @@ import Darwin
                     .delete(gvr: "v1/pods", namespace: "a", name: "p1"),
                     .upsert(obj("a", "p9", rv: "20"), onlyIfNewer: false),
                     .upsert(obj("a", "", rv: "21"), onlyIfNewer: false),
-                    .bumpScopes(gvr: "v1/pods", namespace: "", resourceVersion: "22"),
+                    .bumpScope(gvr: "v1/pods", namespace: "", selector: "", resourceVersion: "22"),
                 ])
             }
             #expect(names(try store.list(gvr: "v1/pods", namespace: "a")) == ["a/p1", "a/p2"])
@@ -209,21 +209,35 @@ import Darwin
         }
     }
 
-    @Test func bookmarksBumpScopesMonotonically() throws {
+    @Test func bookmarksBumpExactlyOneScopeMonotonically() throws {
         try withTempDir { dir in
             let store = try CacheStore(directory: dir)
             try store.replaceScope(gvr: "v1/pods", namespace: "a", selector: "", listResourceVersion: "100", objects: [obj("a", "p", rv: "90")])
             try store.replaceScope(gvr: "v1/pods", namespace: "a", selector: "app=x", listResourceVersion: "110", objects: [])
             try store.replaceScope(gvr: "v1/pods", namespace: "b", selector: "", listResourceVersion: "100", objects: [])
-            #expect(try store.bumpScopes(gvr: "v1/pods", namespace: "a", resourceVersion: "105") == 1)
+            try store.replaceScope(gvr: "v1/pods", namespace: "", selector: "", listResourceVersion: "100", objects: [])
+            // only (v1/pods, a, "") moves: not the selector scope, not namespace b, not the all-namespace scope
+            #expect(try store.bumpScope(gvr: "v1/pods", namespace: "a", selector: "", resourceVersion: "105"))
             #expect(try store.scope(gvr: "v1/pods", namespace: "a", selector: "")?.resourceVersion == "105")
             #expect(try store.scope(gvr: "v1/pods", namespace: "a", selector: "app=x")?.resourceVersion == "110")
-            #expect(try store.bumpScopes(gvr: "v1/pods", namespace: "a", resourceVersion: "150") == 2)
-            #expect(try store.bumpScopes(gvr: "v1/pods", namespace: "a", resourceVersion: "120") == 0)
-            #expect(try store.scope(gvr: "v1/pods", namespace: "a", selector: "app=x")?.resourceVersion == "150")
             #expect(try store.scope(gvr: "v1/pods", namespace: "b", selector: "")?.resourceVersion == "100")
-            #expect(try store.bumpScopes(gvr: "v1/pods", namespace: "zzz", resourceVersion: "999") == 0)
+            #expect(try store.scope(gvr: "v1/pods", namespace: "", selector: "")?.resourceVersion == "100")
+            // the selector scope by its exact selector string; older or equal bookmarks change nothing
+            #expect(try store.bumpScope(gvr: "v1/pods", namespace: "a", selector: "app=x", resourceVersion: "150"))
+            #expect(try store.bumpScope(gvr: "v1/pods", namespace: "a", selector: "app=x", resourceVersion: "120") == false)
+            #expect(try store.bumpScope(gvr: "v1/pods", namespace: "a", selector: "app=x", resourceVersion: "150") == false)
+            #expect(try store.scope(gvr: "v1/pods", namespace: "a", selector: "app=x")?.resourceVersion == "150")
+            #expect(try store.scope(gvr: "v1/pods", namespace: "a", selector: "")?.resourceVersion == "105")
+            // a selector that differs textually is another scope; unknown scopes are not created
+            #expect(try store.bumpScope(gvr: "v1/pods", namespace: "a", selector: "app = x", resourceVersion: "999") == false)
+            #expect(try store.bumpScope(gvr: "v1/pods", namespace: "zzz", selector: "", resourceVersion: "999") == false)
+            #expect(try store.scope(gvr: "v1/pods", namespace: "zzz", selector: "") == nil)
+            #expect(try store.scopes(gvr: "v1/pods").count == 4)
             #expect(try store.maxResourceVersion(gvr: "v1/pods") == "150")
+            // the batch form is exact too
+            try store.applyBatch([.bumpScope(gvr: "v1/pods", namespace: "b", selector: "", resourceVersion: "160")])
+            #expect(try store.scope(gvr: "v1/pods", namespace: "b", selector: "")?.resourceVersion == "160")
+            #expect(try store.scope(gvr: "v1/pods", namespace: "a", selector: "")?.resourceVersion == "105")
         }
     }
 
@@ -262,11 +276,21 @@ import Darwin
     @Test func statsCountObjectsAndBodyBytes() throws {
         try withTempDir { dir in
             let store = try CacheStore(directory: dir)
-            #expect(try store.stats() == (0, 0))
+            #expect(try store.stats() == CacheStats(objects: 0, bodyBytes: 0, scopes: 0))
             try store.upsert(obj("a", "p1", rv: "1", body: "12345"), onlyIfNewer: false)
             try store.upsert(obj("a", "p2", rv: "1", body: "123"), onlyIfNewer: false)
-            let s = try store.stats()
-            #expect(s.objects == 2 && s.bytes == 8)
+            #expect(try store.stats() == CacheStats(objects: 2, bodyBytes: 8, scopes: 0))
+            try store.replaceScope(gvr: "v1/pods", namespace: "b", selector: "", listResourceVersion: "5",
+                                   objects: [obj("b", "p3", rv: "4", body: "1234567")])
+            try store.replaceScope(gvr: "v1/pods", namespace: "b", selector: "app=x", listResourceVersion: "5", objects: [])
+            #expect(try store.stats() == CacheStats(objects: 3, bodyBytes: 15, scopes: 2))
+            // staged rows are not cached objects until the commit
+            let list = try store.beginStagedList()
+            try store.stage(list, objects: [obj("c", "p4", rv: "6", body: "12")])
+            #expect(try store.stats().objects == 3)
+            try store.commitStagedList(list, gvr: "v1/pods", namespace: "c", selector: "", listResourceVersion: "6",
+                                       matchesSelector: nil)
+            #expect(try store.stats() == CacheStats(objects: 4, bodyBytes: 17, scopes: 3))
         }
     }
 
@@ -384,7 +408,7 @@ func withTempDirAsync(_ body: (String) async throws -> Void) async throws {
             let store = try CacheStore(directory: live)
             try store.replaceScope(gvr: "v1/pods", namespace: "", selector: "", listResourceVersion: "10",
                                    objects: (0..<50).map { obj("a", "p\($0)", rv: "\($0 + 1)") })
-            try store.applyBatch([.delete(gvr: "v1/pods", namespace: "a", name: "p0"), .bumpScopes(gvr: "v1/pods", namespace: "", resourceVersion: "11")])
+            try store.applyBatch([.delete(gvr: "v1/pods", namespace: "a", name: "p0"), .bumpScope(gvr: "v1/pods", namespace: "", selector: "", resourceVersion: "11")])
             #expect(fileSize(live + "/cache.db-wal") > 0)
             _ = mkdir(image, 0o755)
             copyCrashImage(from: live, to: image)
@@ -450,6 +474,8 @@ func withTempDirAsync(_ body: (String) async throws -> Void) async throws {
                 Issue.record("expected SQLITE_FULL")
             } catch let e as CacheStoreError {
                 #expect(e.isDiskFull)
+                #expect(e.isIOError == false)
+                #expect(e.primaryCode == 13) // SQLITE_FULL
                 #expect(e.description.contains("full"))
             }
             #expect(names(try store.list(gvr: "v1/pods", namespace: "")) == ["a/p1", "a/p2"])
@@ -515,7 +541,7 @@ func withTempDirAsync(_ body: (String) async throws -> Void) async throws {
             print("PERF replaceScope 10k x 3KB: first \(first), again \(second); forEach 10k \(scan); "
                   + "cache.db \(dbBytes) bytes = \(dbBytes / 10) bytes per 1000 objects")
             #expect(listed == 10_000)
-            #expect(try store.stats() == (10_000, 10_000 * 3072))
+            #expect(try store.stats() == CacheStats(objects: 10_000, bodyBytes: 10_000 * 3072, scopes: 1))
             #expect(first < .seconds(10))
             #expect(dbBytes < 10_000 * 6000)
         }

@@ -4,8 +4,9 @@
                end only if this session started it)
   relay        tests/e2e/relay.py between the proxy and the apiserver (mode `pass`)
   proxy        the proxy under test, in front of the relay, on free loopback ports, own cache dir
-  proxy_factory  start extra proxies (own relay optional) that die with the test
+  proxy_factory  start extra proxies (own relay optional, reusable cache dir) that die with the test
   ns           a fresh namespace per test module (created directly on the apiserver)
+  ns_factory   fresh namespaces for one test
   k            kubectl through the proxy (k.proxy_run) or directly (k.direct)
 """
 import os
@@ -60,23 +61,33 @@ def proxy(lab, relay, workdir):
 
 @pytest.fixture
 def proxy_factory(lab, workdir):
-    """start(with_relay=True, relay_mode="pass", wait_ready=True) -> (ProxyProcess, RelayProcess|None);
-    everything started is stopped after the test."""
+    """start(with_relay=True, relay_mode="pass", wait_ready=True, relay=None, cache_dir=None, extra_args=None)
+    -> (ProxyProcess, RelayProcess|None); everything started is stopped after the test.
+    relay=: put the new proxy behind this (already running) relay instead of a new one.
+    cache_dir=: reuse a cache directory (restart on another instance's cache: `cache_dir=p.cache_dir`).
+    extra_args=: more `outpost serve` arguments, e.g. ["--config", path]."""
     started = []
 
-    def start(with_relay=True, relay_mode="pass", wait_ready=True):
-        r = None
-        if with_relay:
+    def start(with_relay=True, relay_mode="pass", wait_ready=True, relay=None, cache_dir=None, extra_args=None):
+        r = relay
+        if r is None and with_relay:
             r = RelayProcess(f"{lab.host}:{lab.port}", workdir, mode=relay_mode).start()
             started.append(r)
-        p = ProxyProcess(lab, workdir, server_addr=r.url if r else None, name="proxy-extra")
+        p = ProxyProcess(lab, workdir, server_addr=r.url if r else None, name="proxy-extra", cache_dir=cache_dir,
+                         extra_args=extra_args)
         started.append(p)
         p.start(wait_ready=wait_ready)
         return p, r
 
     yield start
+    # relays first: a proxy whose upstream is blackholed may spend seconds draining on SIGTERM,
+    # while one whose upstream connections were just reset stops at once
     for obj in reversed(started):
-        obj.stop()
+        if isinstance(obj, RelayProcess):
+            obj.stop()
+    for obj in reversed(started):
+        if not isinstance(obj, RelayProcess):
+            obj.stop()
 
 
 @pytest.fixture(scope="module")
@@ -88,12 +99,28 @@ def ns(lab, request):
     lab.delete_namespace(name)
 
 
+@pytest.fixture
+def ns_factory(lab):
+    """make(prefix="x") -> a fresh namespace (created directly on the apiserver), removed after the test."""
+    made = []
+
+    def make(prefix="x"):
+        name = f"e2e-{prefix}-{secrets.token_hex(3)}"
+        lab.create_namespace(name)
+        made.append(name)
+        return name
+
+    yield make
+    for name in made:
+        lab.delete_namespace(name)
+
+
 @pytest.fixture(scope="session")
 def k(lab, proxy, workdir):
     return Kubectl(lab, proxy, workdir)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def outpost_only():
     if proxy_kind() == "kubectl-proxy":
         pytest.skip("Outpost-specific (admin port / lifecycle); E2E_PROXY=kubectl-proxy has no equivalent")

@@ -229,6 +229,10 @@ class RelayProcess:
     def cut(self):
         return self.ctl("cut")
 
+    def cut_after(self, nbytes, mode="blackhole"):
+        """Arm a mid-response cut: after `nbytes` more bytes towards the proxy, switch to `mode` and RST all."""
+        return self.ctl(f"cutafter {int(nbytes)} {mode}")
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
@@ -271,7 +275,10 @@ ACTIVE_PROXIES = []   # for the failure report hook in conftest.py
 class ProxyProcess:
     """The proxy under test: `outpost serve` or `kubectl proxy`, in its own process group."""
 
-    def __init__(self, lab, workdir, server_addr=None, kind=None, name="proxy"):
+    def __init__(self, lab, workdir, server_addr=None, kind=None, name="proxy", cache_dir=None, extra_args=None):
+        """cache_dir: reuse this --cache-dir (e.g. another instance's, to restart on its cache); default a
+        fresh one. extra_args: more `outpost serve` arguments (e.g. ["--config", path]); not passed
+        to kubectl proxy."""
         self.lab = lab
         self.kind = kind or proxy_kind()
         self.workdir = Path(workdir)
@@ -279,7 +286,12 @@ class ProxyProcess:
         self.port = free_port()
         self.admin_port = free_port() if self.kind == "outpost" else None
         self.server_addr = server_addr
-        self.cache_dir = Path(tempfile.mkdtemp(prefix=f"{name}-cache-", dir=workdir))
+        if cache_dir is None:
+            self.cache_dir = Path(tempfile.mkdtemp(prefix=f"{name}-cache-", dir=workdir))
+        else:
+            self.cache_dir = Path(cache_dir)
+            self.cache_dir.mkdir(parents=True, exist_ok=True)
+        self.extra_args = [str(a) for a in (extra_args or [])]
         self.log = self.workdir / f"{name}-{self.port}.log"
         self.kubeconfig = self.workdir / f"{name}-{self.port}.kubeconfig"
         self.proc = None
@@ -311,7 +323,7 @@ class ProxyProcess:
                "--cache-dir", str(self.cache_dir), "--log-level", os.environ.get("E2E_LOG_LEVEL", "debug")]
         if self.server_addr:
             cmd += ["--server-addr", self.server_addr]
-        return cmd
+        return cmd + self.extra_args
 
     def write_kubeconfig(self):
         self.kubeconfig.write_text(f"""apiVersion: v1
@@ -378,6 +390,28 @@ current-context: outpost
             time.sleep(0.1)
         raise TimeoutError(f"{self.kind} not ready within {timeout}s (last: {last!r}); log tail:\n{tail(self.log, 40)}")
 
+    def wait_listening(self, timeout=30):
+        """Wait until the client port accepts TCP connections (for a start without readiness, e.g.
+        while the upstream is cut and /readyz may say 503)."""
+        def listening():
+            if not self.alive():
+                raise RuntimeError(f"{self.kind} exited with rc={self.proc.returncode}:\n{tail(self.log, 30)}")
+            socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+            return True
+
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                return listening()
+            except RuntimeError:
+                raise
+            except OSError as e:
+                last = e
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.kind} not listening within {timeout}s (last: {last!r}); log tail:\n"
+                           f"{tail(self.log, 40)}")
+
     def signal(self, sig):
         os.kill(self.proc.pid, sig)
 
@@ -442,3 +476,141 @@ class Kubectl:
 def names_rvs(items):
     return sorted((i["metadata"].get("namespace", ""), i["metadata"]["name"], i["metadata"]["resourceVersion"])
                   for i in items)
+
+
+# ------------------------------------------------------------------------------------- cache / offline helpers
+def cm_obj(name, labels=None, data=None):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "labels": labels or {}},
+            "data": data if data is not None else {"k": name}}
+
+
+def pod_obj(name, labels=None, node=None):
+    spec = {"containers": [{"name": "c", "image": "busybox"}]}
+    if node:
+        spec["nodeName"] = node
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels or {}}, "spec": spec}
+
+
+def parallel_requests(http, reqs, threads=8, expect=(200, 201)):
+    """Send [(method, path, body)] over `threads` keep-alive connections; -> decoded answers in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = [None] * len(reqs)
+
+    def worker(shard):
+        conn = http.connect(60)
+        try:
+            for i in shard:
+                method, path, body = reqs[i]
+                hdr = {"Accept": "application/json"}
+                if method == "PATCH":
+                    hdr["Content-Type"] = "application/merge-patch+json"
+                    body = json.dumps(body).encode()
+                st, _, data = http.request(method, path, body, headers=hdr, conn=conn)
+                if expect and st not in expect:
+                    raise AssertionError(f"{method} {path} -> {st}: {data[:300]!r}")
+                out[i] = json.loads(data) if data else None
+        finally:
+            conn.close()
+
+    n = max(1, min(threads, len(reqs)))
+    with ThreadPoolExecutor(n) as ex:
+        list(ex.map(worker, [range(s, len(reqs), n) for s in range(n)]))
+    return out
+
+
+def create_objects(http, ns, resource, objs, threads=8):
+    return parallel_requests(http, [("POST", f"/api/v1/namespaces/{ns}/{resource}", o) for o in objs], threads)
+
+
+def timed_request(http, method, path, body=None, headers=None, timeout=10):
+    """-> (status, headers, body, seconds). Exceptions propagate."""
+    t0 = time.monotonic()
+    st, h, data = http.request(method, path, body=body, headers={"Accept": "application/json", **(headers or {})},
+                               timeout=timeout)
+    return st, h, data, time.monotonic() - t0
+
+
+class WatchStream:
+    """A raw HTTP watch read by a background thread: events (decoded JSON lines) in order, the time
+    the stream ended and how (EOF / error)."""
+
+    def __init__(self, http, path, timeout=60):
+        import queue
+        import threading
+
+        self.path = path
+        self.events = []
+        self.q = queue.Queue()
+        self.error = None
+        self.ended = threading.Event()
+        self.ended_at = None
+        self.started_at = time.monotonic()
+        self.conn = http.connect(timeout)
+        self.conn.request("GET", path, headers=http.headers({"Accept": "application/json"}))
+        self.resp = self.conn.getresponse()
+        self.status = self.resp.status
+        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
+        if self.status != 200:
+            self.body = self.resp.read()
+            self.ended_at = time.monotonic()
+            self.ended.set()
+            return
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while True:
+                line = self.resp.readline()
+                if not line:
+                    break
+                if not line.strip():
+                    continue
+                ev = json.loads(line)
+                ev["_t"] = time.monotonic()
+                self.events.append(ev)
+                self.q.put(ev)
+        except Exception as e:  # reported through .error
+            self.error = e
+        finally:
+            self.ended_at = time.monotonic()
+            self.ended.set()
+            self.q.put(None)
+
+    def wait_for(self, pred, timeout, what="watch event"):
+        """Consume events until pred(event) is true; -> that event."""
+        import queue
+
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                ev = self.q.get(timeout=left)
+            except queue.Empty:
+                break
+            if ev is None:
+                raise AssertionError(f"watch ended (error={self.error!r}) before {what}; events: "
+                                     f"{[summarize_event(e) for e in self.events][-20:]}")
+            if pred(ev):
+                return ev
+        raise AssertionError(f"no {what} within {timeout}s; events: {[summarize_event(e) for e in self.events][-20:]}")
+
+    def duration(self):
+        return (self.ended_at or time.monotonic()) - self.started_at
+
+    def close(self):
+        try:
+            if self.conn.sock is not None:
+                self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+
+
+def summarize_event(ev):
+    o = ev.get("object") or {}
+    md = o.get("metadata") or {}
+    return (ev.get("type"), md.get("name") or o.get("message"), md.get("resourceVersion"))

@@ -10,13 +10,19 @@ Modes (switchable at runtime):
              stop moving bytes; nobody is told anything (no FIN, no RST) -- clients must time out
   reset      every connection (existing and new) is closed with a TCP RST right away
   refuse     the listening socket is closed: new connections get ECONNREFUSED (existing ones are kept)
-Command:
+Commands:
   cut        abort all existing connections with RST now; the mode stays as it is
+  cutafter N [MODE]
+             arm a cut in the middle of a response: once N more bytes have been relayed towards the
+             client (all connections together), the relay delivers exactly those N bytes, switches to
+             MODE (default `blackhole`, so nothing retried gets through) and aborts every connection
+             with RST. `status` shows what is left in `armed` (null when not armed).
 
 Serve (a separate process; the demo and the e2e fixtures use it like this):
   relay.py --listen 127.0.0.1:16443 --target 127.0.0.1:6443 --control /tmp/relay.ctl [--mode pass]
 Control (a line protocol on the unix socket; the answer is one JSON line):
   relay.py ctl --control /tmp/relay.ctl pass|blackhole|reset|refuse|cut|status
+  relay.py ctl --control /tmp/relay.ctl cutafter 65536 blackhole
 From Python: relay.control("/tmp/relay.ctl", "blackhole") -> dict
 """
 import argparse
@@ -60,7 +66,8 @@ class Relay:
             self.flowing.set()
         self.server = None
         self.conns = set()          # set of Conn
-        self.stats = {"accepted": 0, "forwarded": 0, "reset": 0, "cut": 0,
+        self.armed = None           # [bytes left, mode] while a `cutafter` is armed
+        self.stats = {"accepted": 0, "forwarded": 0, "reset": 0, "cut": 0, "tripped": 0,
                       "bytes_up": 0, "bytes_down": 0, "upstream_errors": 0}
 
     async def start(self):
@@ -102,10 +109,25 @@ class Relay:
         self.stats["cut"] += n
         return n
 
+    def arm(self, nbytes, mode="blackhole"):
+        if mode not in MODES:
+            raise ValueError(f"unknown mode {mode!r}; expected one of {MODES}")
+        if nbytes < 0:
+            raise ValueError("cutafter needs a byte count >= 0")
+        self.armed = [nbytes, mode]
+
+    async def trip(self, mode):
+        """The armed cut fires (already disarmed by the caller): switch mode first (nothing new
+        slips through), then RST everything."""
+        self.stats["tripped"] += 1
+        await self.set_mode(mode)
+        self.cut()
+
     def status(self):
         return {"mode": self.mode, "listen": f"{self.listen[0]}:{self.listen[1]}",
                 "target": f"{self.target[0]}:{self.target[1]}", "active": len(self.conns),
-                "listening": self.server is not None, **self.stats}
+                "listening": self.server is not None, "armed": self.armed[0] if self.armed else None,
+                **self.stats}
 
     async def _on_client(self, reader, writer):
         self.stats["accepted"] += 1
@@ -170,6 +192,17 @@ class Conn:
                     if writer.can_write_eof():
                         writer.write_eof()
                     return
+                armed = self.relay.armed
+                if armed is not None and counter == "bytes_down":
+                    if len(data) >= armed[0]:
+                        n, mode = armed
+                        self.relay.armed = None          # disarm before awaiting: it fires once
+                        writer.write(data[:n])
+                        self.relay.stats[counter] += n
+                        await writer.drain()
+                        await self.relay.trip(mode)
+                        return
+                    armed[0] -= len(data)
                 writer.write(data)
                 self.relay.stats[counter] += len(data)
                 await writer.drain()
@@ -188,6 +221,12 @@ async def _control_server(relay, path):
             elif cmd == "cut":
                 n = relay.cut()
                 out = {"ok": True, "cut_now": n, **relay.status()}
+            elif cmd == "cutafter":
+                args = line.split()[1:]
+                if not args:
+                    raise ValueError("usage: cutafter BYTES [MODE]")
+                relay.arm(int(args[0]), *(args[1:2]))
+                out = {"ok": True, **relay.status()}
             elif cmd == "status":
                 out = {"ok": True, **relay.status()}
             else:
@@ -252,9 +291,10 @@ def main(argv=None):
     if argv and argv[0] == "ctl":
         p = argparse.ArgumentParser(prog="relay.py ctl")
         p.add_argument("--control", required=True)
-        p.add_argument("command", choices=MODES + ("cut", "status"))
+        p.add_argument("command", choices=MODES + ("cut", "cutafter", "status"))
+        p.add_argument("args", nargs="*", help="cutafter: BYTES [MODE]")
         a = p.parse_args(argv[1:])
-        print(json.dumps(control(a.control, a.command)))
+        print(json.dumps(control(a.control, " ".join([a.command, *a.args]))))
         return 0
     p = argparse.ArgumentParser(prog="relay.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)

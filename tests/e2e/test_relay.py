@@ -76,3 +76,26 @@ def test_reset_and_refuse(lab, own_relay):
         socket.create_connection(("127.0.0.1", own_relay.port), timeout=2).close()
     own_relay.set_mode("pass")
     get_version(h)
+
+
+def test_cutafter_cuts_mid_response(lab, own_relay):
+    """`cutafter N MODE` lets N bytes of a response through, then switches mode and resets everything:
+    what the offline tests use to break a big list in the middle of its body."""
+    h = via(own_relay, lab)
+    full = get_version(h)                              # warm: the TLS handshake works through the relay
+    st, _, big = lab.admin.request("GET", "/openapi/v2", timeout=30)
+    assert st == 200 and len(big) > 1_000_000          # a body far longer than the cut point
+    before = own_relay.ctl("status")["bytes_down"]
+    armed = own_relay.cut_after(200_000, "blackhole")
+    assert armed["armed"] == 200_000 and armed["mode"] == "pass"
+    with pytest.raises(BROKEN):
+        h.request("GET", "/openapi/v2", timeout=10)
+    st = own_relay.ctl("status")
+    assert st["mode"] == "blackhole" and st["armed"] is None and st["tripped"] == 1 and st["active"] == 0
+    assert st["bytes_down"] - before == 200_000        # exactly the armed amount got through
+    fresh = h.connect(timeout=1.0)
+    with pytest.raises((socket.timeout, TimeoutError)):
+        get_version(h, conn=fresh, timeout=1.0)        # the new mode holds new connections
+    fresh.close()
+    own_relay.set_mode("pass")
+    assert get_version(h) == full

@@ -2,34 +2,33 @@ import Logging
 import NIOCore
 import NIOPosix
 import OutpostProxy
-import OutpostTesting
 import ServiceLifecycle
 import Synchronization
 import Upstream
 
 /// Outpost (proxy + admin) running in-process in front of a `FakeAPIServer`.
-struct ProxyHarness {
-    let group: EventLoopGroup
-    let fake: FakeAPIServer
-    let fakePort: Int
-    let proxy: ProxyServer
-    let admin: AdminServer
-    let health: UpstreamHealth
-    let metrics: ProxyMetrics
-    let serviceGroup: ServiceGroup
+public struct ProxyHarness {
+    public let group: EventLoopGroup
+    public let fake: FakeAPIServer
+    public let fakePort: Int
+    public let proxy: ProxyServer
+    public let admin: AdminServer
+    public let health: UpstreamHealth
+    public let metrics: ProxyMetrics
+    public let serviceGroup: ServiceGroup
 
-    var proxyPort: Int { proxy.localAddress!.port! }
-    var adminPort: Int { admin.localAddress!.port! }
+    public var proxyPort: Int { proxy.localAddress!.port! }
+    public var adminPort: Int { admin.localAddress!.port! }
 
-    func client() async throws -> TestClient {
+    public func client() async throws -> TestClient {
         try await TestClient.connect(port: proxyPort, group: group)
     }
 
     /// Runs `body` with a fresh fake apiserver and Outpost in front of it, then shuts down.
-    static func with(
+    public static func with(
         upstreamPort: Int? = nil,
         settings: ProxySettings = ProxySettings(responseHeadTimeout: .seconds(10)),
-        interceptors: (any ResponseInterceptorFactory)? = nil,
+        router: (any RequestRouter)? = nil,
         fake handler: @escaping @Sendable (FakeAPIServer.Request) -> FakeAPIServer.Behavior,
         _ body: (ProxyHarness) async throws -> Void
     ) async throws {
@@ -46,7 +45,7 @@ struct ProxyHarness {
         let metrics = ProxyMetrics()
         let proxy = ProxyServer(configuration: .init(host: "127.0.0.1", port: 0, settings: settings, shutdownGracePeriod: .seconds(3)),
                                 group: group, pool: pool, health: health, metrics: metrics, logger: logger,
-                                interceptors: interceptors)
+                                router: router)
         let admin = AdminServer(host: "127.0.0.1", port: 0, group: group, logger: logger,
                                 readiness: AdminServer.upstreamReadiness(health),
                                 metrics: { metrics.render() })
@@ -75,7 +74,7 @@ struct ProxyHarness {
     }
 }
 
-func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+public func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if condition() { return true }
@@ -84,8 +83,9 @@ func waitUntil(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -
     return condition()
 }
 
-final class Flag: Sendable {
+public final class Flag: Sendable {
     private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+    public init() {}
+    public func set() { value.withLock { $0 = true } }
+    public var isSet: Bool { value.withLock { $0 } }
 }

@@ -1,0 +1,116 @@
+import CacheStore
+import Filters
+import NIOCore
+import NIOPosix
+
+/// Reads the store off the event loops (SQLite calls block) and hands results back on the
+/// caller's loop. Objects are read in bounded batches, so a 10 000-pod answer streams with
+/// backpressure instead of being built in memory.
+final class CacheReader: Sendable {
+    let store: CacheStore
+    let kinds: KindRegistry
+    private let thread: NIOThreadPool
+
+    init(store: CacheStore, kinds: KindRegistry) {
+        self.store = store
+        self.kinds = kinds
+        thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+    }
+
+    func run<T: Sendable>(on loop: EventLoop, _ body: @escaping @Sendable (CacheStore) throws -> T) -> EventLoopFuture<T> {
+        let store = self.store
+        return thread.runIfActive(eventLoop: loop) { try body(store) }
+    }
+
+    func close() {
+        try? thread.syncShutdownGracefully()
+    }
+
+    /// Where a batch stopped: the next read starts strictly after this object.
+    struct Cursor: Sendable, Equatable {
+        var namespace: String
+        var name: String
+    }
+
+    struct Batch: Sendable {
+        var bodies: [[UInt8]]
+        /// nil when the collection is exhausted.
+        var next: Cursor?
+    }
+
+    /// Up to `count` bodies of objects matching `selection` (and not dropped by `filter`),
+    /// scanning at most `scanLimit` rows, after `cursor`.
+    static func batch(_ store: CacheStore, _ collection: Collection, namespace: String, after cursor: Cursor?,
+                      selection: Selection, filter: ResourceFilter?, count: Int, scanLimit: Int = 2000) throws -> Batch {
+        var bodies: [[UInt8]] = []
+        var last: Cursor? = nil
+        var scanned = 0
+        var exhausted = true
+        try store.forEach(gvr: collection.gvr, namespace: namespace,
+                          after: cursor.map { ($0.namespace, $0.name) }) { obj in
+            scanned += 1
+            last = Cursor(namespace: obj.namespace, name: obj.name)
+            let fields = obj.fieldMap
+            if selection.matches(labels: obj.labels, fields: fields),
+               filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: fields) == nil {
+                bodies.append(obj.body)
+            }
+            if bodies.count >= count || scanned >= scanLimit {
+                exhausted = false
+                return false
+            }
+            return true
+        }
+        return Batch(bodies: bodies, next: exhausted ? nil : last)
+    }
+}
+
+/// Continue tokens of cache-served pages: `outpost1.<hex namespace>.<hex name>` (URL-safe; an
+/// apiserver token is recognisably different and gets the apiserver's 410 for expired ones).
+enum ContinueToken {
+    static let prefix = "outpost1."
+
+    static func encode(_ c: CacheReader.Cursor) -> String {
+        prefix + hex(c.namespace) + "." + hex(c.name)
+    }
+
+    static func decode(_ token: String) -> CacheReader.Cursor? {
+        guard token.hasPrefix(prefix) else { return nil }
+        let parts = token.dropFirst(prefix.count).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let ns = unhex(parts[0]), let name = unhex(parts[1]), !name.isEmpty else { return nil }
+        return CacheReader.Cursor(namespace: ns, name: name)
+    }
+
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    private static func hex(_ s: String) -> String {
+        var out: [UInt8] = []
+        for b in s.utf8 {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func unhex(_ s: Substring) -> String? {
+        let u = Array(s.utf8)
+        guard u.count % 2 == 0 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < u.count {
+            guard let hi = value(u[i]), let lo = value(u[i + 1]) else { return nil }
+            out.append(hi << 4 | lo)
+            i += 2
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+
+    private static func value(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import Filters
+import KubeRequest
+import NIOHTTP1
+import OutpostProxy
+
+/// Plans each request for the cache: which tee sees the forwarded response and which local
+/// answer stands by for when the apiserver cannot answer. Pure decisions, no I/O.
+struct CacheRouter: RequestRouter {
+    let cache: EdgeCache
+
+    func plan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
+        guard let info else { return RequestPlan(head: head) }
+        switch info.kind {
+        case .discovery:
+            return documentPlan(head, path: info.path)
+        case .nonResource where info.path == "/version":
+            return documentPlan(head, path: info.path)
+        case .nonResource:
+            return RequestPlan(head: head)
+        case .resource:
+            return resourcePlan(head, info)
+        }
+    }
+
+    private func documentPlan(_ head: HTTPRequestHead, path: String) -> RequestPlan {
+        guard cache.config.cache.discovery, head.method == .GET else { return RequestPlan(head: head) }
+        // Discovery is kept as JSON (what kubectl and client-go read); a protobuf ask is
+        // answered in JSON, which they accept.
+        var h = head
+        h.headers.replaceOrAdd(name: "accept", value: "application/json")
+        h.headers.remove(name: "accept-encoding")
+        let key = "doc:" + path
+        let c = cache
+        return RequestPlan(head: h, interceptor: DocumentTee(key: key, writer: c.writer),
+                           localResponder: { DocumentAnswer(key: key, reader: c.reader, metrics: c.metrics) })
+    }
+
+    private func resourcePlan(_ head: HTTPRequestHead, _ info: RequestInfo) -> RequestPlan {
+        guard let collection = Collection(info), info.subresource.isEmpty else { return RequestPlan(head: head) }
+        let cached = cache.config.cache.resources.contains(collection.groupResource)
+        let filter = cache.config.filters.filter(for: collection.groupResource)
+        guard cached || filter != nil else { return RequestPlan(head: head) }
+        var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: cached)
+        let answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
+                                    filter: filter, metrics: cache.metrics)
+
+        switch info.verb {
+        case .get, .list, .watch:
+            guard head.method == .GET else { return RequestPlan(head: head) }
+            let h = Self.forwardedReadHead(head, filtered: filter != nil)
+            if info.verb == .get {
+                let name = info.name
+                return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .get, name: name),
+                                   localResponder: cached ? { GetAnswer(ctx: answers, name: name) } : nil)
+            }
+            let options: ListOptions
+            let selection: Selection
+            do {
+                options = try ListOptions(query: info.query)
+            } catch {
+                // The apiserver answers these itself; offline we answer as it would.
+                let status = StatusResponses(.init(message: error.message, reason: error.statusCode == 400 ? .badRequest : .invalid,
+                                                   code: error.statusCode))
+                return RequestPlan(head: head, localResponder: { StatusAnswer(status) })
+            }
+            do {
+                selection = try Selection(labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
+                                          support: tee.indexer.support)
+            } catch {
+                let status = StatusResponses.badRequest(error.message)
+                return RequestPlan(head: head, localResponder: { StatusAnswer(status) })
+            }
+            let bookmarks = cache.bookmarkInterval
+            if info.verb == .watch {
+                return RequestPlan(head: h, interceptor: WatchTee(ctx: tee, selection: selection),
+                                   localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
+            }
+            let continuing = options.continueToken.isEmpty ? nil
+                : cache.pages.take(token: options.continueToken, collection: collection, namespace: info.namespace, selectionKey: selection.key)
+            // A later page of a list we did not see from its first page cannot complete a scope.
+            if !options.continueToken.isEmpty && continuing == nil { tee.caching = false }
+            return RequestPlan(head: h,
+                               interceptor: tee.caching || filter != nil ? ListTee(ctx: tee, selection: selection, pages: cache.pages, continuing: continuing) : nil,
+                               localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, options: options) } : nil)
+        case .create, .update, .patch:
+            guard cached else { return RequestPlan(head: head) }
+            var h = head
+            h.headers.remove(name: "accept-encoding")
+            return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .write, name: info.name))
+        case .delete:
+            guard cached else { return RequestPlan(head: head) }
+            var h = head
+            h.headers.remove(name: "accept-encoding")
+            return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .delete, name: info.name))
+        default:
+            return RequestPlan(head: head)
+        }
+    }
+
+    /// The head forwarded for a teed read: uncompressed (the tee parses the body) and JSON. A
+    /// protobuf ask is answered in JSON until the protobuf scanner lands (clients that send
+    /// `application/vnd.kubernetes.protobuf, */*` accept it). A Table ask for a filtered
+    /// resource becomes a plain list too: the filter reads objects, not table rows.
+    static func forwardedReadHead(_ head: HTTPRequestHead, filtered: Bool) -> HTTPRequestHead {
+        var h = head
+        h.headers.remove(name: "accept-encoding")
+        let accept = h.headers[canonicalForm: "accept"].map { $0.lowercased() }
+        let wantsProtobuf = accept.contains { $0.contains("protobuf") }
+        let wantsTable = accept.contains { $0.contains("as=") }
+        if wantsProtobuf || (filtered && wantsTable) {
+            h.headers.replaceOrAdd(name: "accept", value: "application/json")
+        }
+        return h
+    }
+}

@@ -1,0 +1,76 @@
+import CacheStore
+import Logging
+import NIOPosix
+import Synchronization
+
+/// The one thread that writes the cache. Tees on the event loops hand it jobs and never wait:
+/// a slow disk slows only this thread, and a full queue (the disk cannot keep up) drops work
+/// instead of growing memory or slowing clients. A failed or dropped write marks the cache
+/// unhealthy (readiness and metrics say so) and invalidates what it could not record.
+public final class CacheWriter: Sendable {
+    public struct Health: Sendable, Equatable {
+        public var healthy = true
+        public var lastError: String?
+        public var failedWrites = 0
+        public var droppedJobs = 0
+        public var writes = 0
+    }
+
+    let store: CacheStore
+    private let thread: NIOThreadPool
+    private let queued = Atomic<Int>(0)
+    private let maxQueuedBytes: Int
+    private let state = Mutex(Health())
+    private let logger: Logger
+
+    public init(store: CacheStore, logger: Logger, maxQueuedBytes: Int = 8 << 20) {
+        self.store = store
+        self.logger = logger
+        self.maxQueuedBytes = maxQueuedBytes
+        thread = NIOThreadPool(numberOfThreads: 1)
+        thread.start()
+    }
+
+    public var health: Health { state.withLock { $0 } }
+
+    /// Queues `job`; `cost` is roughly the bytes it holds. Returns false (and runs nothing) when
+    /// the queue is over budget. Jobs run in submission order.
+    @discardableResult
+    func submit(cost: Int, _ what: String, _ job: @escaping @Sendable (CacheStore) throws -> Void) -> Bool {
+        let cost = max(cost, 64)
+        if queued.add(cost, ordering: .relaxed).newValue > maxQueuedBytes {
+            queued.subtract(cost, ordering: .relaxed)
+            state.withLock {
+                $0.droppedJobs += 1
+                $0.healthy = false
+                $0.lastError = "write queue full (the disk is too slow); dropped: \(what)"
+            }
+            return false
+        }
+        let store = self.store
+        thread.submit { [self] _ in
+            // Runs even during shutdown (state .cancelled): queued writes are not lost.
+            defer { queued.subtract(cost, ordering: .relaxed) }
+            do {
+                try job(store)
+                state.withLock {
+                    $0.writes += 1
+                    $0.healthy = true
+                }
+            } catch {
+                state.withLock {
+                    $0.failedWrites += 1
+                    $0.healthy = false
+                    $0.lastError = "\(what): \(error)"
+                }
+                logger.warning("cache write failed", metadata: ["what": "\(what)", "error": "\(error)"])
+            }
+        }
+        return true
+    }
+
+    /// Runs the queued jobs and stops the thread (on shutdown).
+    public func close() {
+        try? thread.syncShutdownGracefully()
+    }
+}

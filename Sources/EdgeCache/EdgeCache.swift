@@ -1,0 +1,78 @@
+import CacheStore
+import Filters
+import Logging
+import NIOCore
+import OutpostProxy
+import Synchronization
+
+/// Outpost's edge autonomy in one place: the on-disk store, the writer thread fed by the tees,
+/// the reader that answers offline, and the router that wires both into the proxy.
+public final class EdgeCache: Sendable {
+    public let store: CacheStore
+    public let writer: CacheWriter
+    public let metrics = CacheMetrics()
+    let reader: CacheReader
+    let kinds: KindRegistry
+    let pages = PagedLists()
+    let config: OutpostConfig
+    let bookmarkInterval: TimeAmount
+    private let logger: Logger
+    private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
+
+    /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
+    public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5)) throws {
+        store = try CacheStore(directory: directory)
+        if let moved = store.recoveredCorruptFile {
+            logger.warning("cache file was unreadable; moved aside, starting empty", metadata: ["moved": "\(moved)"])
+        }
+        writer = CacheWriter(store: store, logger: logger)
+        kinds = KindRegistry(store: store)
+        reader = CacheReader(store: store, kinds: kinds)
+        self.config = config
+        self.bookmarkInterval = bookmarkInterval
+        self.logger = logger
+    }
+
+    /// The proxy's request router (tees and local answers).
+    public var router: any RequestRouter { CacheRouter(cache: self) }
+
+    func teeContext(_ collection: Collection, namespace: String, filter: ResourceFilter?, caching: Bool) -> TeeContext {
+        TeeContext(collection: collection, namespace: namespace, indexer: indexer(collection), filter: filter,
+                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, logger: logger)
+    }
+
+    private func indexer(_ c: Collection) -> ObjectIndexer {
+        let gr = c.groupResource
+        if let i = indexers.withLock({ $0[gr] }) { return i }
+        let i = ObjectIndexer(group: c.group, resource: c.resource)
+        indexers.withLock { $0[gr] = i }
+        return i
+    }
+
+    /// Readiness of the cache: false after a failed or dropped write (full disk, slow disk).
+    public var readiness: (ready: Bool, reason: String) {
+        let h = writer.health
+        return h.healthy ? (true, "cache ok") : (false, "cache unhealthy: \(h.lastError ?? "unknown")")
+    }
+
+    /// Prometheus samples for /metrics.
+    public func samples() -> [(name: String, type: String, help: String, value: Double)] {
+        var out = metrics.samples()
+        let h = writer.health
+        out.append(("outpost_cache_healthy", "gauge", "1 when the last cache write succeeded.", h.healthy ? 1 : 0))
+        out.append(("outpost_cache_write_failures_total", "counter", "Cache writes that failed.", Double(h.failedWrites)))
+        out.append(("outpost_cache_dropped_writes_total", "counter", "Cache writes dropped because the write queue was full.", Double(h.droppedJobs)))
+        if let s = try? store.stats() {
+            out.append(("outpost_cache_objects", "gauge", "Objects in the cache.", Double(s.objects)))
+            out.append(("outpost_cache_object_bytes", "gauge", "Bytes of cached object bodies.", Double(s.bodyBytes)))
+        }
+        out.append(("outpost_cache_file_bytes", "gauge", "Size of the cache database on disk.", Double(store.fileSize())))
+        return out
+    }
+
+    /// Finishes queued writes and stops the threads.
+    public func close() {
+        writer.close()
+        reader.close()
+    }
+}

@@ -1,0 +1,237 @@
+import CacheStore
+import KubeJSON
+import NIOCore
+import NIOHTTP1
+import OutpostProxy
+import Synchronization
+
+/// A staged list in progress, touched only on the writer thread (jobs run in order there).
+final class StagingHandle: @unchecked Sendable {
+    var id: StagedListID?
+
+    func ensure(_ store: CacheStore) throws -> StagedListID {
+        if let id { return id }
+        let new = try store.beginStagedList()
+        id = new
+        return new
+    }
+
+    func discard(_ store: CacheStore) throws {
+        guard let id else { return }
+        self.id = nil
+        try store.discardStagedList(id)
+    }
+}
+
+/// Tees a list response: splits it into items as it streams (never holding the whole list),
+/// drops filtered items (re-emitting the list without Content-Length, so its framing stays
+/// right), and stages the kept items on the writer thread. Only a list that arrived complete
+/// and parsed replaces its cache scope; a cut one is discarded. Pages (`limit`/`continue`) of
+/// one list accumulate in one staging area and commit with the last page.
+final class ListTee: ResponseInterceptor {
+    private let ctx: TeeContext
+    private let selection: Selection
+    private let pages: PagedLists
+    private let handle: StagingHandle
+    private var splitter: JSONListSplitter
+    private var active = false
+    private var rewriting = false
+    private var broken = false
+    private var wroteItem = false
+    private var untyped: [([UInt8], ObjectMeta)] = []
+    private var batch: [StoredObject] = []
+    private var batchBytes = 0
+    private static let batchLimit = 256 << 10
+
+    init(ctx: TeeContext, selection: Selection, pages: PagedLists, continuing handle: StagingHandle?) {
+        self.ctx = ctx
+        self.selection = selection
+        self.pages = pages
+        self.handle = handle ?? StagingHandle()
+        splitter = JSONListSplitter(fieldPaths: ctx.indexer.paths)
+    }
+
+    func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
+        active = ResponseShape.isPlainJSON(head)
+        rewriting = active && ctx.filter != nil
+        sink.sendHead(rewriting ? ResponseShape.withoutContentLength(head) : head)
+    }
+
+    func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
+        guard active, !broken else {
+            sink.sendBody(buffer)
+            return
+        }
+        if !rewriting { sink.sendBody(buffer) }
+        do {
+            try buffer.withReadableBytes { bytes in
+                try splitter.feed(bytes) { segment in
+                    switch segment {
+                    case .prefix(let b), .suffix(let b):
+                        if rewriting { sink.sendBody(ByteBuffer(bytes: b)) }
+                    case .item(let b, let meta):
+                        item(b, meta, sink)
+                    }
+                }
+            }
+        } catch {
+            // Never seen from a real apiserver (oversized item, broken JSON). Stop caching; the
+            // rest of the bytes go through as they are.
+            broken = true
+            if ctx.caching {
+                ctx.metrics.listDiscarded()
+                discardStaging()
+            }
+            if rewriting {
+                ctx.logger.warning("list not filterable, passing through", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
+            }
+        }
+        flushBatch(force: false)
+    }
+
+    private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta, _ sink: ResponseSink) {
+        if ctx.drops(meta) { return }
+        if rewriting {
+            var out = ByteBuffer()
+            out.reserveCapacity(bytes.count + 1)
+            if wroteItem { out.writeInteger(UInt8(ascii: ",")) }
+            out.writeBytes(bytes)
+            sink.sendBody(out)
+            wroteItem = true
+        }
+        guard ctx.caching else { return }
+        // The splitter is mid-feed here: the list's kind is read after the chunk (typeItems).
+        batchBytes += bytes.count
+        untyped.append((Array(bytes), meta))
+    }
+
+    /// Gives the items of the last chunk their kind and apiVersion (from the list's) and
+    /// queues them for staging.
+    private func typeItems() {
+        guard !untyped.isEmpty else { return }
+        let info = splitter.info
+        let kind = info.kind.map { $0.hasSuffix("List") ? String($0.dropLast(4)) : $0 }
+        for (bytes, meta) in untyped {
+            let body = bytes.withUnsafeBytes { ObjectBody.withTypeMeta($0, meta: meta, kind: kind, apiVersion: info.apiVersion) }
+            batch.append(ctx.indexer.stored(ctx.collection, meta: meta, body: body))
+        }
+        untyped = []
+    }
+
+    private func flushBatch(force: Bool) {
+        typeItems()
+        guard !batch.isEmpty, force || batchBytes >= Self.batchLimit else { return }
+        let objects = batch
+        let handle = self.handle
+        batch = []
+        let cost = batchBytes
+        batchBytes = 0
+        let ok = ctx.writer.submit(cost: cost, "stage \(ctx.collection.gvr)") { store in
+            try store.stage(try handle.ensure(store), objects: objects)
+        }
+        if !ok {
+            broken = true
+            discardStaging()
+        }
+    }
+
+    func end(to sink: ResponseSink) {
+        guard active, !broken else { return }
+        let info: ListInfo
+        do {
+            info = try splitter.finish()
+        } catch {
+            if ctx.caching {
+                ctx.metrics.listDiscarded()
+                discardStaging()
+            }
+            return
+        }
+        guard ctx.caching else { return }
+        flushBatch(force: true)
+        guard !broken else { return }
+        if let kind = info.kind, kind.hasSuffix("List"), let apiVersion = info.apiVersion {
+            ctx.kinds.learn(ctx.collection, kind: String(kind.dropLast(4)), apiVersion: apiVersion, writer: ctx.writer)
+        }
+        if let token = info.continueToken, !token.isEmpty {
+            // More pages follow: keep staging until the last one.
+            pages.register(token: token, handle: handle, collection: ctx.collection, namespace: ctx.namespace,
+                           selectionKey: selection.key, writer: ctx.writer)
+            return
+        }
+        let c = ctx.collection
+        let namespace = ctx.namespace
+        let selection = self.selection
+        let rv = info.resourceVersion ?? ""
+        let handle = self.handle
+        let metrics = ctx.metrics
+        ctx.writer.submit(cost: 64, "commit \(c.gvr)") { store in
+            let id = try handle.ensure(store)
+            handle.id = nil
+            do {
+                try store.commitStagedList(id, gvr: c.gvr, namespace: namespace, selector: selection.key,
+                                           listResourceVersion: rv,
+                                           matchesSelector: { selection.matches(labels: $0.labels, fields: $0.fieldMap) })
+            } catch {
+                try? store.discardStagedList(id)
+                throw error
+            }
+            metrics.listCommitted()
+        }
+    }
+
+    func abort() {
+        guard active, !broken, ctx.caching else { return }
+        ctx.metrics.listDiscarded()
+        discardStaging()
+    }
+
+    private func discardStaging() {
+        untyped = []
+        batch = []
+        batchBytes = 0
+        let handle = self.handle
+        ctx.writer.submit(cost: 64, "discard staged \(ctx.collection.gvr)") { try handle.discard($0) }
+    }
+}
+
+/// Lists in pages: each page's continue token maps to the staging area of the pages so far.
+final class PagedLists: Sendable {
+    struct Entry: Sendable {
+        var handle: StagingHandle
+        var collection: Collection
+        var namespace: String
+        var selectionKey: String
+        var expires: ContinuousClock.Instant
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let ttl: Duration
+
+    init(ttl: Duration = .seconds(300)) { self.ttl = ttl }
+
+    func register(token: String, handle: StagingHandle, collection: Collection, namespace: String,
+                  selectionKey: String, writer: CacheWriter) {
+        let now = ContinuousClock.now
+        let expired = entries.withLock { m -> [Entry] in
+            m[token] = Entry(handle: handle, collection: collection, namespace: namespace,
+                             selectionKey: selectionKey, expires: now + ttl)
+            let old = m.filter { $0.value.expires < now }
+            for k in old.keys { m.removeValue(forKey: k) }
+            return Array(old.values)
+        }
+        for e in expired {
+            writer.submit(cost: 64, "discard abandoned pages") { try e.handle.discard($0) }
+        }
+    }
+
+    /// The staging area a `continue` token continues, if it is the next page of a list we saw.
+    func take(token: String, collection: Collection, namespace: String, selectionKey: String) -> StagingHandle? {
+        entries.withLock { m in
+            guard let e = m[token], e.collection == collection, e.namespace == namespace,
+                  e.selectionKey == selectionKey else { return nil }
+            m.removeValue(forKey: token)
+            return e.handle
+        }
+    }
+}

@@ -1,0 +1,132 @@
+import CacheStore
+import Filters
+import KubeJSON
+import NIOCore
+import NIOHTTP1
+import OutpostProxy
+
+/// A fixed answer (an error Status).
+final class StatusAnswer: LocalResponder {
+    private let status: StatusResponses
+    init(_ status: StatusResponses) { self.status = status }
+
+    func start(_ writer: LocalResponseWriter) {
+        writer.head(status.head)
+        writer.body(status.body)
+        writer.end()
+    }
+
+    func cancel() {}
+}
+
+/// Shared by the cache-backed answers.
+struct AnswerContext: Sendable {
+    var collection: Collection
+    var namespace: String
+    var reader: CacheReader
+    var filter: ResourceFilter?
+    var metrics: CacheMetrics
+}
+
+extension LocalResponseWriter {
+    func finish(with status: StatusResponses) {
+        head(status.head)
+        body(status.body)
+        end()
+    }
+
+    static func streamingHead(contentType: String = "application/json") -> HTTPResponseHead {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: contentType)
+        headers.add(name: "Cache-Control", value: "no-cache, private")
+        headers.add(name: "X-Outpost-Cache", value: "hit")
+        return HTTPResponseHead(version: .http1_1, status: .ok, headers: headers)
+    }
+}
+
+/// A get from the cache: the object, the apiserver's 404 when a complete cached list says it
+/// does not exist, or 503 when the cache cannot know.
+final class GetAnswer: LocalResponder {
+    private let ctx: AnswerContext
+    private let name: String
+    private var cancelled = false
+
+    init(ctx: AnswerContext, name: String) {
+        self.ctx = ctx
+        self.name = name
+    }
+
+    private enum Outcome: Sendable {
+        case found([UInt8])
+        case notFound
+        case unknown
+    }
+
+    func start(_ writer: LocalResponseWriter) {
+        let ctx = self.ctx, name = self.name
+        ctx.metrics.answered("get")
+        ctx.reader.run(on: writer.eventLoop) { store -> Outcome in
+            if let obj = try store.get(gvr: ctx.collection.gvr, namespace: ctx.namespace, name: name), obj.format == .json,
+               ctx.filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: obj.fieldMap) == nil {
+                return .found(obj.body)
+            }
+            if try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: "") != nil {
+                return .notFound
+            }
+            return .unknown
+        }.assumeIsolated().whenComplete { [self] result in
+            guard !cancelled else { return }
+            switch result {
+            case .success(.found(let body)):
+                var head = LocalResponseWriter.streamingHead()
+                head.headers.add(name: "Content-Length", value: String(body.count + 1))
+                writer.head(head)
+                var buf = ByteBuffer(bytes: body)
+                buf.writeInteger(UInt8(ascii: "\n"))
+                writer.body(buf)
+                writer.end()
+            case .success(.notFound):
+                writer.finish(with: .notFound(ctx.collection, name: name))
+            case .success(.unknown):
+                writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "this object of"))
+            case .failure(let error):
+                writer.finish(with: .unavailable("the local cache could not be read: \(error)"))
+            }
+        }
+    }
+
+    func cancel() { cancelled = true }
+}
+
+/// A cached discovery document, or 503.
+final class DocumentAnswer: LocalResponder {
+    private let key: String
+    private let reader: CacheReader
+    private let metrics: CacheMetrics
+    private var cancelled = false
+
+    init(key: String, reader: CacheReader, metrics: CacheMetrics) {
+        self.key = key
+        self.reader = reader
+        self.metrics = metrics
+    }
+
+    func start(_ writer: LocalResponseWriter) {
+        let key = self.key
+        metrics.answered("discovery")
+        reader.run(on: writer.eventLoop) { try $0.document(key: key) }.assumeIsolated().whenComplete { [self] result in
+            guard !cancelled else { return }
+            guard case .success(let doc?) = result else {
+                writer.finish(with: .unavailable("the apiserver is unreachable and \(key) was never cached"))
+                return
+            }
+            var head = LocalResponseWriter.streamingHead(contentType: doc.contentType)
+            head.headers.add(name: "Content-Length", value: String(doc.body.count))
+            writer.head(head)
+            writer.body(ByteBuffer(bytes: doc.body))
+            writer.end()
+        }
+    }
+
+    func cancel() { cancelled = true }
+}

@@ -1,0 +1,130 @@
+import CacheStore
+import KubeJSON
+import NIOCore
+import NIOHTTP1
+import OutpostProxy
+
+/// Tees one object: a get, or the object a create/update/patch/delete answered with. Bodies
+/// are buffered (objects are small; a cap keeps a freak one out). A filtered object turns a
+/// get into the apiserver's 404, so the head waits for the body when a filter applies.
+final class ObjectTee: ResponseInterceptor {
+    enum Purpose { case get, write, delete }
+
+    private let ctx: TeeContext
+    private let purpose: Purpose
+    private let name: String
+    private var heldHead: HTTPResponseHead?
+    private var body: [UInt8] = []
+    private var capturing = false
+    private var status: UInt = 0
+    static let maxObjectSize = 4 << 20
+
+    init(ctx: TeeContext, purpose: Purpose, name: String) {
+        self.ctx = ctx
+        self.purpose = purpose
+        self.name = name
+    }
+
+    func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
+        status = head.status.code
+        capturing = ResponseShape.isPlainJSON(head)
+        if capturing && purpose == .get && ctx.filter != nil {
+            heldHead = head
+        } else {
+            sink.sendHead(head)
+        }
+    }
+
+    func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
+        if capturing {
+            if body.count + buffer.readableBytes > Self.maxObjectSize {
+                capturing = false
+                release(to: sink)
+            } else {
+                buffer.withReadableBytes { body.append(contentsOf: $0) }
+            }
+        }
+        if heldHead == nil { sink.sendBody(buffer) }
+    }
+
+    private func release(to sink: ResponseSink) {
+        guard let h = heldHead else { return }
+        heldHead = nil
+        sink.sendHead(h)
+        if !body.isEmpty { sink.sendBody(ByteBuffer(bytes: body)) }
+    }
+
+    func end(to sink: ResponseSink) {
+        if status == 404 && purpose == .get && ctx.caching {
+            let c = ctx.collection, ns = ctx.namespace, name = self.name
+            ctx.writer.submit(cost: 64, "forget \(c.gvr)") { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
+        }
+        guard capturing, let meta = try? ObjectMeta.parse(body, fields: ctx.indexer.paths), !meta.name.isEmpty else {
+            release(to: sink)
+            return
+        }
+        if purpose == .get && ctx.drops(meta) {
+            heldHead = nil
+            let status = StatusResponses.notFound(ctx.collection, name: meta.name)
+            sink.sendHead(status.head)
+            sink.sendBody(status.body)
+            return
+        }
+        release(to: sink)
+        guard ctx.caching else { return }
+        let c = ctx.collection
+        if purpose == .delete && meta.kind == "Status" {
+            let ns = ctx.namespace, name = self.name
+            ctx.writer.submit(cost: 64, "delete \(c.gvr)") { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
+            return
+        }
+        guard meta.kind != "Status", purpose == .get || !ctx.drops(meta) else { return }
+        ctx.kinds.learn(c, kind: meta.kind ?? "", apiVersion: meta.apiVersion ?? "", writer: ctx.writer)
+        var trimmed = body
+        while let last = trimmed.last, last == 0x0A || last == 0x20 || last == 0x0D || last == 0x09 { trimmed.removeLast() }
+        let obj = ctx.indexer.stored(c, meta: meta, body: trimmed)
+        ctx.writer.submit(cost: body.count, "object \(c.gvr)") { _ = try $0.upsert(obj, onlyIfNewer: true) }
+    }
+
+    func abort() {}
+}
+
+/// Tees a discovery document (`/api`, `/apis`, `/apis/G/V`, `/version`) verbatim.
+final class DocumentTee: ResponseInterceptor {
+    private let key: String
+    private let writer: CacheWriter
+    private var body: [UInt8] = []
+    private var contentType: String?
+
+    init(key: String, writer: CacheWriter) {
+        self.key = key
+        self.writer = writer
+    }
+
+    func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
+        let encoded = head.headers.first(name: "content-encoding").map { !$0.isEmpty && $0 != "identity" } ?? false
+        if head.status.code == 200 && !encoded { contentType = head.headers.first(name: "content-type") }
+        sink.sendHead(head)
+    }
+
+    func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
+        if contentType != nil {
+            if body.count + buffer.readableBytes > ObjectTee.maxObjectSize {
+                contentType = nil
+                body = []
+            } else {
+                buffer.withReadableBytes { body.append(contentsOf: $0) }
+            }
+        }
+        sink.sendBody(buffer)
+    }
+
+    func end(to sink: ResponseSink) {
+        guard let ct = contentType, !body.isEmpty else { return }
+        let doc = StoredDocument(contentType: ct, body: body)
+        let key = self.key
+        writer.submit(cost: body.count, "document \(key)") { try $0.putDocument(key: key, doc) }
+    }
+
+    func abort() {}
+}

@@ -1,0 +1,44 @@
+import KubeJSON
+import NIOCore
+import NIOHTTP1
+
+/// The `metav1.Status` answers the cache gives, worded like the apiserver's where it has one.
+struct StatusResponses {
+    var head: HTTPResponseHead
+    var body: ByteBuffer
+
+    init(_ status: StatusBody) {
+        let bytes = status.serialized()
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Cache-Control", value: "no-cache, private")
+        headers.add(name: "Content-Length", value: String(bytes.count))
+        head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status.code), headers: headers)
+        body = ByteBuffer(bytes: bytes)
+    }
+
+    static func notFound(_ c: Collection, name: String) -> StatusResponses {
+        let resource = c.group.isEmpty ? c.resource : "\(c.resource).\(c.group)"
+        return StatusResponses(StatusBody(message: "\(resource) \"\(name)\" not found", reason: .notFound,
+                                          details: StatusDetails(name: name, group: c.group, kind: c.resource), code: 404))
+    }
+
+    static func badRequest(_ message: String) -> StatusResponses {
+        StatusResponses(StatusBody(message: message, reason: .badRequest, code: 400))
+    }
+
+    static func noCachedData(_ c: Collection, namespace: String, what: String) -> StatusResponses {
+        let place = namespace.isEmpty ? "" : " in namespace \"\(namespace)\""
+        return StatusResponses(StatusBody(
+            message: "outpost: the apiserver is unreachable and the local cache has no complete data for \(what) \(c.resource)\(place); refusing to guess (an empty answer would read as \"nothing exists\")",
+            reason: .serviceUnavailable, details: StatusDetails(group: c.group, kind: c.resource, retryAfterSeconds: 1), code: 503))
+    }
+
+    static func unavailable(_ message: String) -> StatusResponses {
+        StatusResponses(StatusBody(message: "outpost: \(message)", reason: .serviceUnavailable, code: 503))
+    }
+
+    static func gone(_ message: String) -> StatusResponses {
+        StatusResponses(StatusBody(message: message, reason: .expired, code: 410))
+    }
+}

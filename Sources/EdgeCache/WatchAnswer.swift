@@ -1,0 +1,145 @@
+import CacheStore
+import KubeJSON
+import KubeRequest
+import NIOCore
+import OutpostProxy
+
+/// A watch served from the cache while the apiserver is away. It is held open (an offline
+/// watch that ended at once would look like an error to client-go), sends BOOKMARKs when asked
+/// to, ends at `timeoutSeconds`, and ends when the apiserver is back so the client re-watches
+/// the cloud from the resourceVersion it has. Watching from "" or "0" first sends the cached
+/// objects as ADDED; from a resourceVersion older than the cache's it gets the apiserver's
+/// 410 Expired ERROR event (the cache keeps current state, not history), so the client relists
+/// — from the cache, which is cheap.
+final class WatchAnswer: LocalResponder {
+    private let ctx: AnswerContext
+    private let selection: Selection
+    private let options: ListOptions
+    private let bookmarkInterval: TimeAmount
+    private var cancelled = false
+    private var writer: LocalResponseWriter?
+    private var timeoutTimer: Scheduled<Void>?
+    private var bookmarkTimer: Scheduled<Void>?
+    private var bookmark: [UInt8] = []
+    private static let batchSize = 256
+    /// The apiserver's default when the client gives no timeoutSeconds (its min-request-timeout).
+    static let defaultTimeout: Int64 = 1800
+
+    init(ctx: AnswerContext, selection: Selection, options: ListOptions, bookmarkInterval: TimeAmount) {
+        self.ctx = ctx
+        self.selection = selection
+        self.options = options
+        self.bookmarkInterval = bookmarkInterval
+    }
+
+    private enum Plan: Sendable {
+        case noScope
+        case expired(requested: String, current: String)
+        case hold(rv: String, kinds: KindRegistry.Kinds, initial: CacheReader.Batch?)
+    }
+
+    func start(_ writer: LocalResponseWriter) {
+        ctx.metrics.answered("watch")
+        self.writer = writer
+        let ctx = self.ctx, selection = self.selection
+        let requested = options.resourceVersion
+        let wantsInitial = requested.isEmpty || requested == "0"
+        ctx.reader.run(on: writer.eventLoop) { store -> Plan in
+            guard let scope = try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key) else {
+                return .noScope
+            }
+            let kinds = ctx.reader.kinds.lookup(ctx.collection)
+            if !wantsInitial, let want = UInt64(requested), let have = UInt64(scope.resourceVersion), want < have {
+                return .expired(requested: requested, current: scope.resourceVersion)
+            }
+            let initial = wantsInitial
+                ? try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: nil,
+                                        selection: selection, filter: ctx.filter, count: Self.batchSize)
+                : nil
+            return .hold(rv: scope.resourceVersion, kinds: kinds, initial: initial)
+        }.assumeIsolated().whenComplete { [self] result in
+            guard !cancelled else { return }
+            switch result {
+            case .failure(let error):
+                writer.finish(with: .unavailable("the local cache could not be read: \(error)"))
+            case .success(.noScope):
+                writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "a watch of"))
+            case .success(.expired(let want, let have)):
+                writer.head(LocalResponseWriter.streamingHead())
+                let status = StatusBody(message: "too old resource version: \(want) (\(have))", reason: .expired, code: 410)
+                writer.body(ByteBuffer(bytes: WatchEventWriter.event(type: .error, object: status.serialized(trailingNewline: false))))
+                writer.end()
+            case .success(.hold(let rv, let kinds, let initial)):
+                bookmark = WatchEventWriter.bookmark(kind: kinds.kind, apiVersion: kinds.apiVersion, resourceVersion: rv)
+                writer.head(LocalResponseWriter.streamingHead())
+                writer.flush()
+                armTimers(writer)
+                if let initial { sendInitial(initial, writer: writer) }
+            }
+        }
+    }
+
+    private func armTimers(_ writer: LocalResponseWriter) {
+        let loop = writer.eventLoop.assumeIsolated()
+        let timeout = TimeAmount.seconds(max(1, options.timeoutSeconds ?? Self.defaultTimeout))
+        timeoutTimer = loop.scheduleTask(in: timeout) { [self] in finish() }
+        if options.allowWatchBookmarks { scheduleBookmark(writer) }
+    }
+
+    private func scheduleBookmark(_ writer: LocalResponseWriter) {
+        bookmarkTimer = writer.eventLoop.assumeIsolated().scheduleTask(in: bookmarkInterval) { [self] in
+            guard !cancelled, let writer = self.writer else { return }
+            writer.body(ByteBuffer(bytes: bookmark))
+            writer.flush()
+            scheduleBookmark(writer)
+        }
+    }
+
+    private func sendInitial(_ batch: CacheReader.Batch, writer: LocalResponseWriter) {
+        guard !cancelled else { return }
+        var out: [UInt8] = []
+        for body in batch.bodies {
+            body.withUnsafeBytes { WatchEventWriter.write(type: .added, object: $0, into: &out) }
+        }
+        if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
+        writer.flush()
+        guard let next = batch.next else { return }
+        let ctx = self.ctx, selection = self.selection
+        writer.whenWritable { [self] in
+            guard !cancelled else { return }
+            ctx.reader.run(on: writer.eventLoop) { store in
+                try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: next,
+                                      selection: selection, filter: ctx.filter, count: Self.batchSize)
+            }.assumeIsolated().whenComplete { [self] result in
+                if case .success(let batch) = result { sendInitial(batch, writer: writer) }
+            }
+        }
+    }
+
+    private func finish() {
+        guard !cancelled, let writer else { return }
+        cancelTimers()
+        self.writer = nil
+        writer.flush()
+        writer.end()
+    }
+
+    private func cancelTimers() {
+        timeoutTimer?.cancel()
+        timeoutTimer = nil
+        bookmarkTimer?.cancel()
+        bookmarkTimer = nil
+    }
+
+    func cancel() {
+        cancelled = true
+        cancelTimers()
+        writer = nil
+    }
+
+    func upstreamReachabilityChanged(online: Bool) {
+        if online { finish() }
+    }
+
+    func shutdown() { finish() }
+}

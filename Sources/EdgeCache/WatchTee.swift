@@ -1,0 +1,115 @@
+import CacheStore
+import KubeJSON
+import NIOCore
+import NIOHTTP1
+import OutpostProxy
+
+/// Tees a watch stream: applies each event to the cache in order (ADDED/MODIFIED only when
+/// newer, DELETED, BOOKMARK raising the scope's resourceVersion) in one batch per chunk read,
+/// and drops the events of filtered objects from what the client sees. An ERROR event or a
+/// broken stream leaves the cache as it was after the last whole event.
+final class WatchTee: ResponseInterceptor {
+    private let ctx: TeeContext
+    private let selection: Selection
+    private var splitter: WatchEventSplitter
+    private var active = false
+    private var rewriting = false
+    private var broken = false
+    private var ops: [CacheOp] = []
+    private var opBytes = 0
+    private var lastRV: String?
+
+    init(ctx: TeeContext, selection: Selection) {
+        self.ctx = ctx
+        self.selection = selection
+        splitter = WatchEventSplitter(fieldPaths: ctx.indexer.paths)
+    }
+
+    func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
+        active = ResponseShape.isPlainJSON(head)
+        rewriting = active && ctx.filter != nil
+        sink.sendHead(rewriting ? ResponseShape.withoutContentLength(head) : head)
+    }
+
+    func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
+        guard active, !broken else {
+            sink.sendBody(buffer)
+            return
+        }
+        if !rewriting { sink.sendBody(buffer) }
+        do {
+            try buffer.withReadableBytes { bytes in
+                try splitter.feed(bytes) { event in
+                    if handle(event) && rewriting {
+                        var out = ByteBuffer()
+                        out.reserveCapacity(event.eventBytes.count + 1)
+                        out.writeBytes(event.eventBytes)
+                        out.writeInteger(UInt8(ascii: "\n"))
+                        sink.sendBody(out)
+                    }
+                }
+            }
+        } catch {
+            broken = true
+            ctx.logger.warning("watch stream not parseable; no longer cached", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
+        }
+        flush()
+    }
+
+    /// Records the event's effect; returns whether the client should see it.
+    private func handle(_ event: WatchEvent) -> Bool {
+        let meta = event.meta
+        switch event.type {
+        case .added, .modified:
+            if ctx.drops(meta) { return false }
+            ctx.kinds.learn(ctx.collection, kind: meta.kind ?? "", apiVersion: meta.apiVersion ?? "", writer: ctx.writer)
+            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(event.objectBytes))
+            append(.upsert(obj, onlyIfNewer: true), cost: obj.body.count)
+        case .deleted:
+            if ctx.drops(meta) { return false }
+            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(event.objectBytes))
+            if !selection.isEverything && !selection.matches(labels: obj.labels, fields: obj.fieldMap) {
+                // A selector watch reports an object leaving the selection as DELETED; it still
+                // exists (other scopes may hold it): keep its newest state.
+                append(.upsert(obj, onlyIfNewer: true), cost: obj.body.count)
+            } else {
+                append(.delete(gvr: ctx.collection.gvr, namespace: meta.namespace, name: meta.name), cost: 64)
+            }
+        case .bookmark:
+            break
+        default:
+            // ERROR (e.g. 410 Expired): the client relists; the cache keeps what it has.
+            return true
+        }
+        if ctx.caching && !meta.resourceVersion.isEmpty { lastRV = meta.resourceVersion }
+        ctx.metrics.watchEvent()
+        return true
+    }
+
+    private func append(_ op: CacheOp, cost: Int) {
+        guard ctx.caching else { return }
+        ops.append(op)
+        opBytes += cost
+    }
+
+    private func flush() {
+        guard !ops.isEmpty || lastRV != nil else { return }
+        var ops = self.ops
+        if let rv = lastRV {
+            ops.append(.bumpScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key, resourceVersion: rv))
+        }
+        self.ops = []
+        lastRV = nil
+        let batch = ops
+        let cost = opBytes
+        opBytes = 0
+        if !ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", { try $0.applyBatch(batch) }) {
+            // The cache missed events: stop trusting this stream for it.
+            broken = true
+        }
+    }
+
+    func end(to sink: ResponseSink) { flush() }
+
+    func abort() { flush() }
+}

@@ -1,0 +1,17 @@
+extension CacheSettings {
+    /// The `cache:` section. A key left out keeps its default; `resources` given is the exact set.
+    init(config node: ConfigNode) throws(ConfigError) {
+        self.init()
+        let section = try node.mapping(allowedKeys: ["resources", "discovery"])
+        if let list = section["resources"] {
+            var resources: Set<GroupResource> = []
+            for item in try list.list() {
+                resources.insert(try item.groupResource())
+            }
+            self.resources = resources
+        }
+        if let discovery = section["discovery"] {
+            self.discovery = try discovery.bool()
+        }
+    }
+}

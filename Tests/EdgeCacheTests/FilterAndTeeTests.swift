@@ -1,0 +1,90 @@
+import EdgeCache
+import Filters
+import NIOHTTP1
+import OutpostTesting
+import Testing
+
+/// Filters apply before anyone sees or caches a response; the tees keep the cache current.
+@Suite("Filters and tees", .serialized)
+struct FilterAndTeeTests {
+    static let listPath = "/api/v1/namespaces/demo/configmaps"
+
+    @Test func filteredListLosesContentLengthAndStaysValid() async throws {
+        try await withCachedProxy { h, cluster, _ in
+            cluster.route(Self.listPath, .json(configMapList(rv: 5, items: [
+                configMap("skip-1", rv: 1), configMap("keep", rv: 2), configMap("skip-2", rv: 3),
+            ])))
+            let c = try await h.client()
+            let r = try await c.request(.GET, Self.listPath)
+            #expect(r.status == 200)
+            #expect(r.header("content-length") == nil)
+            #expect(itemNames(r.bodyString) == ["keep"])
+            #expect(r.bodyString.hasPrefix(#"{"kind":"ConfigMapList""#))
+            #expect(r.bodyString.contains(#""items":[{"#) && r.bodyString.contains("}]}"))
+            await c.close()
+        }
+    }
+
+    @Test func filteredGetIsA404() async throws {
+        try await withCachedProxy { h, cluster, _ in
+            cluster.route(Self.listPath + "/skip-me", .json(configMap("skip-me", rv: 3, kindAndVersion: true)))
+            cluster.route(Self.listPath + "/fine", .json(configMap("fine", rv: 4, kindAndVersion: true)))
+            let c = try await h.client()
+            let hidden = try await c.request(.GET, Self.listPath + "/skip-me")
+            #expect(hidden.status == 404)
+            #expect(hidden.bodyString.contains(#""reason":"NotFound""#))
+            let fine = try await c.request(.GET, Self.listPath + "/fine")
+            #expect(fine.status == 200)
+            #expect(fine.bodyString.contains(#""name":"fine""#))
+            await c.close()
+        }
+    }
+
+    @Test func watchEventsOfFilteredObjectsAreDroppedAndOthersCached() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.listPath, .json(configMapList(rv: 5, items: [configMap("base", rv: 5)])))
+            let feed = StreamFeed()
+            cluster.route(Self.listPath + "?watch=true&resourceVersion=5",
+                          .stream(status: 200, headers: [("Content-Type", "application/json")], feed: feed))
+            let c = try await h.client()
+            _ = try await c.request(.GET, Self.listPath)
+            let w = try await h.client()
+            let parts = try await w.send(.GET, Self.listPath + "?watch=true&resourceVersion=5")
+            #expect(await waitUntil { feed.isAttached })
+            feed.send(#"{"type":"ADDED","object":\#(configMap("skip-x", rv: 6, kindAndVersion: true))}"# + "\n")
+            feed.send(#"{"type":"ADDED","object":\#(configMap("new", rv: 7, kindAndVersion: true))}"# + "\n")
+            feed.send(#"{"type":"DELETED","object":\#(configMap("base", rv: 8, kindAndVersion: true))}"# + "\n")
+            feed.finish()
+            let r = await TestClient.collect(parts)
+            #expect(!r.bodyString.contains("skip-x"))
+            #expect(r.bodyString.contains(#""name":"new""#))
+            #expect(await waitUntil { (try? cache.store.get(gvr: "/v1/configmaps", namespace: "demo", name: "base")) == nil })
+            #expect(await waitUntil { (try? cache.store.get(gvr: "/v1/configmaps", namespace: "demo", name: "new"))??.resourceVersion == "7" })
+            cluster.link = .down
+            let offline = try await c.request(.GET, Self.listPath)
+            #expect(itemNames(offline.bodyString) == ["new"])
+            #expect(offline.bodyString.contains(#""resourceVersion":"8""#), "events raised the scope's resourceVersion")
+            await c.close()
+            await w.close()
+        }
+    }
+
+    @Test func configuredLabelRuleReplacesTheDefault() async throws {
+        let config = try OutpostConfig.parse(yaml: """
+            filters:
+              rules:
+                - name: hide-debug
+                  resources: [configmaps]
+                  labelSelector: "debug=true"
+            """)
+        try await withCachedProxy(config: config) { h, cluster, _ in
+            cluster.route(Self.listPath, .json(configMapList(rv: 5, items: [
+                configMap("skip-1", rv: 1), configMap("dbg", rv: 2, labels: ["debug": "true"]),
+            ])))
+            let c = try await h.client()
+            let r = try await c.request(.GET, Self.listPath)
+            #expect(itemNames(r.bodyString) == ["skip-1"])
+            await c.close()
+        }
+    }
+}

@@ -1,0 +1,217 @@
+import EdgeCache
+import Filters
+import NIOHTTP1
+import OutpostTesting
+import Testing
+
+/// Outpost with its cache in front of a fake apiserver: what flows through is cached, and
+/// when the apiserver goes away the cache answers with the apiserver's semantics.
+@Suite("Offline serving", .serialized)
+struct OfflineServingTests {
+    static let listPath = "/api/v1/namespaces/demo/configmaps"
+
+    func seed(_ cluster: FakeCluster, rv: Int = 100) {
+        cluster.route(Self.listPath, .json(configMapList(rv: rv, items: [
+            configMap("a", rv: 10, labels: ["app": "web", "tier": "front"]),
+            configMap("b", rv: 11, labels: ["app": "web", "tier": "back"]),
+            configMap("c", rv: 12, labels: ["app": "db"]),
+            configMap("skip-d", rv: 13, labels: ["app": "web"]),
+        ])))
+    }
+
+    /// Lists once online (the cache fills), waits until the write landed, then cuts the link.
+    func warmAndCut(_ h: ProxyHarness, _ cluster: FakeCluster, _ cache: EdgeCache, link: Link = .down) async throws {
+        let c = try await h.client()
+        let online = try await c.request(.GET, Self.listPath)
+        await c.close()
+        #expect(online.status == 200)
+        #expect(itemNames(online.bodyString) == ["a", "b", "c"], "the skip- object is filtered online")
+        #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) == 3 })
+        cluster.link = link
+    }
+
+    @Test func listIsServedFromCacheWithSelectorsAfterTheLinkDrops() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache)
+            let c = try await h.client()
+            let all = try await c.request(.GET, Self.listPath)
+            #expect(all.status == 200)
+            #expect(all.header("x-outpost-cache") == "hit")
+            #expect(itemNames(all.bodyString) == ["a", "b", "c"])
+            #expect(all.bodyString.contains(#""kind":"ConfigMapList""#))
+            #expect(all.bodyString.contains(#""resourceVersion":"100""#), "the list's resourceVersion is the cache's")
+            #expect(all.bodyString.contains(#""kind":"ConfigMap","apiVersion":"v1""#), "stored items carry their type")
+
+            let web = try await c.request(.GET, Self.listPath + "?labelSelector=app%3Dweb")
+            #expect(itemNames(web.bodyString) == ["a", "b"])
+            let notWeb = try await c.request(.GET, Self.listPath + "?labelSelector=app!%3Dweb")
+            #expect(itemNames(notWeb.bodyString) == ["c"])
+            let set = try await c.request(.GET, Self.listPath + "?labelSelector=tier%20in%20(front),app")
+            #expect(itemNames(set.bodyString) == ["a"])
+            let noTier = try await c.request(.GET, Self.listPath + "?labelSelector=!tier")
+            #expect(itemNames(noTier.bodyString) == ["c"])
+            let byName = try await c.request(.GET, Self.listPath + "?fieldSelector=metadata.name%3Db")
+            #expect(itemNames(byName.bodyString) == ["b"])
+            await c.close()
+        }
+    }
+
+    @Test func invalidSelectorsGetTheApiserversBadRequest() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache)
+            let c = try await h.client()
+            let bad = try await c.request(.GET, Self.listPath + "?labelSelector=a%20b")
+            #expect(bad.status == 400)
+            #expect(bad.bodyString.contains(#""reason":"BadRequest""#))
+            let field = try await c.request(.GET, Self.listPath + "?fieldSelector=spec.nodeName%3Dx")
+            #expect(field.status == 400)
+            #expect(field.bodyString.contains(#"\"spec.nodeName\" is not a known field selector"#))
+            await c.close()
+        }
+    }
+
+    @Test func paginationWalksTheCacheWithContinueTokens() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache)
+            let c = try await h.client()
+            var names: [String] = []
+            var token = ""
+            var pages = 0
+            repeat {
+                let uri = Self.listPath + "?limit=2" + (token.isEmpty ? "" : "&continue=\(token)")
+                let r = try await c.request(.GET, uri)
+                #expect(r.status == 200)
+                names += itemNames(r.bodyString)
+                pages += 1
+                if let range = r.bodyString.firstRange(of: #""continue":""#) {
+                    let rest = r.bodyString[range.upperBound...]
+                    token = String(rest.prefix { $0 != "\"" })
+                } else {
+                    token = ""
+                }
+            } while !token.isEmpty && pages < 10
+            #expect(names == ["a", "b", "c"])
+            #expect(pages == 2)
+            let foreign = try await c.request(.GET, Self.listPath + "?limit=2&continue=eyJ2IjoibWV0YS5rOHMuaW8vdjEifQ")
+            #expect(foreign.status == 410, "an apiserver token cannot be resumed from the cache")
+            await c.close()
+        }
+    }
+
+    @Test func getAnswersTheObjectOr404AndNeverCachedIs503() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache)
+            let c = try await h.client()
+            let a = try await c.request(.GET, Self.listPath + "/a")
+            #expect(a.status == 200)
+            #expect(a.bodyString.contains(#""name":"a""#))
+            let missing = try await c.request(.GET, Self.listPath + "/zzz")
+            #expect(missing.status == 404)
+            #expect(missing.bodyString.contains(#"configmaps \"zzz\" not found"#))
+            let other = try await c.request(.GET, "/api/v1/namespaces/elsewhere/configmaps")
+            #expect(other.status == 503)
+            #expect(other.bodyString.contains("no complete data"))
+            let write = try await c.request(.POST, Self.listPath, body: Array(configMap("n", rv: 1).utf8))
+            #expect(write.status == 503)
+            await c.close()
+        }
+    }
+
+    @Test func silentCutIsAnsweredFromCacheWithinASecond() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache, link: .silent)
+            let c = try await h.client()
+            let start = ContinuousClock.now
+            let r = try await c.request(.GET, Self.listPath)
+            let took = ContinuousClock.now - start
+            #expect(r.status == 200)
+            #expect(itemNames(r.bodyString) == ["a", "b", "c"])
+            #expect(took < .seconds(3), "took \(took)")
+            await c.close()
+        }
+    }
+
+    @Test func listCutMidBodyDoesNotReplaceTheCachedScope() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache, link: .up)
+            let full = configMapList(rv: 200, items: [configMap("x", rv: 20)])
+            cluster.route(Self.listPath, .dropAfter(status: 200, headers: [("Content-Type", "application/json")],
+                                                    chunks: [.init(String(full.prefix(full.count - 10)))]))
+            let c = try await h.client()
+            let cut = try await c.request(.GET, Self.listPath)
+            #expect(!cut.complete)
+            await c.close()
+            cluster.link = .down
+            let d = try await h.client()
+            let offline = try await d.request(.GET, Self.listPath)
+            #expect(itemNames(offline.bodyString) == ["a", "b", "c"])
+            await d.close()
+        }
+    }
+
+    @Test func offlineWatchIsHeldWithBookmarksAndEndsAtTimeout() async throws {
+        try await withCachedProxy(bookmarkInterval: 1) { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache)
+            let c = try await h.client()
+            let start = ContinuousClock.now
+            let r = try await c.request(.GET, Self.listPath + "?watch=true&allowWatchBookmarks=true&resourceVersion=100&timeoutSeconds=3")
+            let took = ContinuousClock.now - start
+            #expect(r.status == 200)
+            #expect(r.complete)
+            #expect(took >= .milliseconds(2500) && took < .seconds(8), "took \(took)")
+            #expect(r.bodyString.contains(#""type":"BOOKMARK""#))
+            #expect(r.bodyString.contains(#""resourceVersion":"100""#))
+            #expect(!r.bodyString.contains(#""type":"ADDED""#), "nothing newer than 100 is known")
+
+            let initial = try await c.request(.GET, Self.listPath + "?watch=true&resourceVersion=0&timeoutSeconds=1")
+            #expect(initial.bodyString.ranges(of: #""type":"ADDED""#).count == 3)
+
+            let old = try await c.request(.GET, Self.listPath + "?watch=true&resourceVersion=5&timeoutSeconds=5")
+            #expect(old.status == 200)
+            #expect(old.bodyString.contains(#""type":"ERROR""#))
+            #expect(old.bodyString.contains(#""code":410"#))
+            await c.close()
+        }
+    }
+
+    @Test func offlineWatchEndsWhenTheApiserverReturns() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache)
+            let c = try await h.client()
+            let parts = try await c.send(.GET, Self.listPath + "?watch=true&resourceVersion=100&timeoutSeconds=60")
+            try await Task.sleep(for: .milliseconds(300))
+            cluster.link = .up
+            h.health.recordSuccess()
+            let start = ContinuousClock.now
+            let r = await TestClient.collect(parts)
+            #expect(r.complete)
+            #expect(ContinuousClock.now - start < .seconds(5))
+            await c.close()
+        }
+    }
+
+    @Test func cacheSurvivesARestartAndServesAtOnce() async throws {
+        let dir = temporaryDirectory()
+        defer { removeDirectory(dir) }
+        try await withCachedProxy(directory: dir) { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache, link: .up)
+        }
+        try await withCachedProxy(directory: dir) { h, cluster, _ in
+            cluster.link = .down
+            let c = try await h.client()
+            let r = try await c.request(.GET, Self.listPath + "?labelSelector=app%3Dweb")
+            #expect(r.status == 200)
+            #expect(itemNames(r.bodyString) == ["a", "b"])
+            await c.close()
+        }
+    }
+}
