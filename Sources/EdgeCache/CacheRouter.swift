@@ -31,12 +31,16 @@ struct CacheRouter: RequestRouter {
         h.headers.remove(name: "accept-encoding")
         let key = "doc:" + path
         let c = cache
-        return RequestPlan(head: h, interceptor: DocumentTee(key: key, writer: c.writer),
+        return RequestPlan(head: h, interceptor: DocumentTee(key: key, writer: c.writer, dialect: path == "/version" ? c.dialect : nil),
                            localResponder: { DocumentAnswer(key: key, reader: c.reader, metrics: c.metrics) })
     }
 
     private func resourcePlan(_ head: HTTPRequestHead, _ info: RequestInfo) -> RequestPlan {
         guard let collection = Collection(info), info.subresource.isEmpty else { return RequestPlan(head: head) }
+        // The apiserver reads `/api/v1/namespaces/x` as namespace x; the object itself is
+        // cluster-scoped and stored without a namespace.
+        var info = info
+        if collection.group.isEmpty && collection.resource == "namespaces" { info.namespace = "" }
         let cached = cache.config.cache.resources.contains(collection.groupResource)
         let filter = cache.config.filters.filter(for: collection.groupResource)
         guard cached || filter != nil else { return RequestPlan(head: head) }
@@ -58,14 +62,17 @@ struct CacheRouter: RequestRouter {
             do {
                 options = try ListOptions(query: info.query)
             } catch {
-                // The apiserver answers these itself; offline we answer as it would.
-                let status = StatusResponses(.init(message: error.message, reason: error.statusCode == 400 ? .badRequest : .invalid,
+                // The apiserver answers these itself; offline we answer as it would (before 1.22
+                // a bad field selector's message was the bare parse error).
+                let legacy = cache.dialect.selectorStyle == .legacy && error.statusCode == 400
+                let message = legacy ? (error.causes.first?.detail ?? error.message) : error.message
+                let status = StatusResponses(.init(message: message, reason: error.statusCode == 400 ? .badRequest : .invalid,
                                                    code: error.statusCode))
                 return RequestPlan(head: head, localResponder: { StatusAnswer(status) })
             }
             do {
                 selection = try Selection(labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
-                                          support: tee.indexer.support)
+                                          support: tee.indexer.support, style: cache.dialect.selectorStyle)
             } catch {
                 let status = StatusResponses.badRequest(error.message)
                 return RequestPlan(head: head, localResponder: { StatusAnswer(status) })

@@ -2,6 +2,7 @@ import Filters
 import KubeJSON
 import KubeRequest
 import Selectors
+import Synchronization
 
 /// One cached collection: a resource at one group version ("group/version/resource" is the
 /// store key, so `events.k8s.io/v1` and `v1` events never mix bodies of different schemas).
@@ -27,6 +28,32 @@ struct Collection: Hashable, Sendable {
     var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
 }
 
+/// Which wording the apiserver uses for selector errors, learned from its `/version` (the
+/// messages changed in 1.22); offline answers copy it.
+final class ApiserverDialect: Sendable {
+    private let legacy = Atomic<Bool>(false)
+
+    var selectorStyle: SelectorErrorStyle { legacy.load(ordering: .relaxed) ? .legacy : .fieldPath }
+
+    /// Reads `"major":"1","minor":"20"` (minor may carry a `+`) from a /version body.
+    func learn(versionDocument body: [UInt8]) {
+        guard let major = Self.stringField("major", in: body), let minorText = Self.stringField("minor", in: body),
+              let minor = Int(minorText.prefix { $0.isNumber }), major == "1" else { return }
+        legacy.store(minor < 22, ordering: .relaxed)
+    }
+
+    private static func stringField(_ key: String, in body: [UInt8]) -> String? {
+        // The apiserver pretty-prints /version (`"major": "1"`).
+        let text = String(decoding: body, as: UTF8.self)
+        guard let r = text.firstRange(of: "\"\(key)\"") else { return nil }
+        var rest = text[r.upperBound...].drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+        guard rest.first == ":" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " || $0 == "\t" || $0 == "\n" }
+        guard rest.first == "\"" else { return nil }
+        return String(rest.dropFirst().prefix { $0 != "\"" })
+    }
+}
+
 /// A list or watch's selection: the parsed selectors and the canonical string that keys its
 /// cache scope (so `a=1,b=2` and `b=2,a=1` share one scope).
 struct Selection: Sendable {
@@ -38,8 +65,9 @@ struct Selection: Sendable {
 
     /// Parses like the apiserver (same 400 messages); field labels are checked against what the
     /// resource supports.
-    init(labelSelector: String, fieldSelector: String, support: ResourceFieldLabels) throws(SelectorError) {
-        labels = try LabelSelector.parse(labelSelector, style: .legacy)
+    init(labelSelector: String, fieldSelector: String, support: ResourceFieldLabels,
+         style: SelectorErrorStyle) throws(SelectorError) {
+        labels = try LabelSelector.parse(labelSelector, style: style)
         fields = try support.validate(try FieldSelector.parse(fieldSelector))
         var k = ""
         if !labels.isEmpty { k += "l:" + labels.description }

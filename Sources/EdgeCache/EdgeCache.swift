@@ -14,6 +14,7 @@ public final class EdgeCache: Sendable {
     let reader: CacheReader
     let kinds: KindRegistry
     let pages = PagedLists()
+    let dialect = ApiserverDialect()
     let config: OutpostConfig
     let bookmarkInterval: TimeAmount
     private let logger: Logger
@@ -28,9 +29,19 @@ public final class EdgeCache: Sendable {
         writer = CacheWriter(store: store, logger: logger)
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
+        if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }
         self.config = config
         self.bookmarkInterval = bookmarkInterval
         self.logger = logger
+    }
+
+    /// Learns the apiserver's version (its selector error wording changed in 1.22) and keeps
+    /// the document for offline discovery.
+    public func learnVersion(_ body: [UInt8], contentType: String) {
+        dialect.learn(versionDocument: body)
+        writer.submit(cost: body.count, "document /version") {
+            try $0.putDocument(key: "doc:/version", StoredDocument(contentType: contentType, body: body))
+        }
     }
 
     /// The proxy's request router (tees and local answers).

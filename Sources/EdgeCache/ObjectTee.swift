@@ -93,12 +93,14 @@ final class ObjectTee: ResponseInterceptor {
 final class DocumentTee: ResponseInterceptor {
     private let key: String
     private let writer: CacheWriter
+    private let dialect: ApiserverDialect?
     private var body: [UInt8] = []
     private var contentType: String?
 
-    init(key: String, writer: CacheWriter) {
+    init(key: String, writer: CacheWriter, dialect: ApiserverDialect?) {
         self.key = key
         self.writer = writer
+        self.dialect = dialect
     }
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
@@ -121,6 +123,7 @@ final class DocumentTee: ResponseInterceptor {
 
     func end(to sink: ResponseSink) {
         guard let ct = contentType, !body.isEmpty else { return }
+        dialect?.learn(versionDocument: body)
         let doc = StoredDocument(contentType: ct, body: body)
         let key = self.key
         writer.submit(cost: body.count, "document \(key)") { try $0.putDocument(key: key, doc) }

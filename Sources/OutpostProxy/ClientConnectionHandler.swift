@@ -351,8 +351,12 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private func armFallback(context: ChannelHandlerContext) {
         guard localFactory != nil, fallbackTimer == nil else { return }
         let loop = context.eventLoop
+        let armed = NIODeadline.now()
         fallbackTimer = loop.assumeIsolated().scheduleTask(in: env.settings.fallbackDelay) { [self] in
             guard machine.awaitingResponseHead else { return }
+            // The apiserver answered something since: the link works, this request is just slow.
+            // (If the link dies now, the health probe's transition hands it to the cache.)
+            if env.health.lastSuccess > armed { return }
             if case .suspect = env.health.snapshot.state {
                 perform(machine.upstreamJudgedUnreachable())
                 return

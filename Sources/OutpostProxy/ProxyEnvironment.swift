@@ -12,8 +12,8 @@ public struct ProxySettings: Sendable {
     /// How long that side check may take before the request is answered from the cache.
     public var confirmTimeout: TimeAmount
 
-    public init(responseHeadTimeout: TimeAmount = .seconds(60), fallbackDelay: TimeAmount = .milliseconds(400),
-                confirmTimeout: TimeAmount = .milliseconds(400)) {
+    public init(responseHeadTimeout: TimeAmount = .seconds(60), fallbackDelay: TimeAmount = .milliseconds(300),
+                confirmTimeout: TimeAmount = .milliseconds(600)) {
         self.responseHeadTimeout = responseHeadTimeout
         self.fallbackDelay = fallbackDelay
         self.confirmTimeout = confirmTimeout

@@ -407,7 +407,12 @@ struct LabelParser {
         case .notIn: return .notIn
         case .notEquals: return .notEquals
         default:
-            throw ParseMessage(message: "found '\(lit)', expected: in, notin, =, ==, !=, gt, lt")
+            switch style {
+            case .fieldPath:
+                throw ParseMessage(message: "found '\(lit)', expected: in, notin, =, ==, !=, gt, lt")
+            case .legacy:
+                throw ParseMessage(message: "found '\(lit)', expected: '=', '!=', '==', 'in', notin'")
+            }
         }
     }
 

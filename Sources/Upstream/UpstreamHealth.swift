@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 
 /// Thread-safe holder of the upstream's health, shared by the proxy, the probe and the admin
@@ -7,6 +8,7 @@ public final class UpstreamHealth: Sendable {
 
     private let machine: Mutex<HealthStateMachine>
     private let observers = Mutex<[Observer]>([])
+    private let lastSuccessNanos = Atomic<UInt64>(0)
 
     public init(failureThreshold: Int = 2) {
         machine = Mutex(HealthStateMachine(failureThreshold: failureThreshold))
@@ -16,7 +18,11 @@ public final class UpstreamHealth: Sendable {
         observers.withLock { $0.append(observer) }
     }
 
+    /// When the apiserver last answered anything (a probe or a request).
+    public var lastSuccess: NIODeadline { .uptimeNanoseconds(lastSuccessNanos.load(ordering: .relaxed)) }
+
     public func recordSuccess() {
+        lastSuccessNanos.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
         let t = machine.withLock { $0.succeeded() }
         if let t { notify(t) }
     }

@@ -97,6 +97,11 @@ struct Serve: AsyncParsableCommand {
             switch t {
             case .becameOnline:
                 logger.info("apiserver reachable")
+                pool.get("/version", on: group.next(), timeout: .seconds(5)).whenSuccess { r in
+                    guard r.status == .ok else { return }
+                    cache.learnVersion(Array(r.body.readableBytesView),
+                                       contentType: r.headers.first(name: "content-type") ?? "application/json")
+                }
                 metrics.healthTransition("online")
             case .becameOffline(let reason):
                 logger.warning("apiserver unreachable", metadata: ["reason": "\(reason)"])

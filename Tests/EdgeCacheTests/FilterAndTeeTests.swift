@@ -88,3 +88,26 @@ struct FilterAndTeeTests {
         }
     }
 }
+
+@Suite("Apiserver dialect")
+struct DialectTests {
+    @Test func selectorWordingFollowsTheApiserverVersion() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route("/api/v1/namespaces/demo/configmaps", .json(configMapList(rv: 5, items: [configMap("a", rv: 1)])))
+            let c = try await h.client()
+            _ = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps")
+            cache.learnVersion(Array("{\n  \"major\": \"1\",\n  \"minor\": \"20\",\n  \"gitVersion\": \"v1.20.2\"\n}".utf8),
+                               contentType: "application/json")
+            #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) == 1 })
+            cluster.link = .down
+            let legacy = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?labelSelector=a%20b")
+            #expect(legacy.bodyString.contains("expected: '=', '!=', '==', 'in', notin'"))
+            let field = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?fieldSelector=metadata.name")
+            #expect(field.bodyString.contains(#""message":"invalid selector: 'metadata.name'; can't understand 'metadata.name'""#))
+            cache.learnVersion(Array(#"{"major":"1","minor":"28+"}"#.utf8), contentType: "application/json")
+            let modern = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?labelSelector=a%20b")
+            #expect(modern.bodyString.contains("expected: in, notin, =, ==, !=, gt, lt"))
+            await c.close()
+        }
+    }
+}

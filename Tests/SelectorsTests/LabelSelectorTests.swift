@@ -187,6 +187,8 @@ let legacyCases: [(String, String)] = [
     ("x>-a", "unable to parse requirement: for 'Gt', 'Lt' operators, the value must be an integer"),
     ("x in (b$,a$)", "unable to parse requirement: invalid label value: \"a$\": at key: \"x\": " + valueRegexMsg),
     ("x,", "found '', expected: identifier after ','"),
+    // Checked against kube-apiserver 1.20 by the e2e suite.
+    ("a b", "unable to parse requirement: found 'b', expected: '=', '!=', '==', 'in', notin'"),
 ]
 
 @Test("invalid label selectors (apiserver <= 1.21 wording)", arguments: legacyCases)

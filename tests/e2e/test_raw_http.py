@@ -42,23 +42,42 @@ def test_bad_client_token_is_not_replaced(proxy, lab):
     assert status(body) == status(dbody)
 
 
-def test_protobuf_passthrough(proxy, lab, bulk_ns):
+@pytest.fixture
+def passthrough_proxy(proxy_factory, workdir, outpost_only):
+    """An Outpost that neither caches nor filters configmaps: its responses must be the apiserver's bytes."""
+    cfg = workdir / "passthrough.yaml"
+    cfg.write_text("cache:\n  resources: [pods]\nfilters:\n  rules:\n    - name: only-pods\n      resources: [pods]\n      namePrefix: skip-\n")
+    p, _ = proxy_factory(with_relay=False, extra_args=["--config", str(cfg)])
+    return p
+
+
+def test_protobuf_passthrough(passthrough_proxy, lab, bulk_ns):
     path = f"/api/v1/namespaces/{bulk_ns}/configmaps?labelSelector=shard%3D1"
     hdr = {"Accept": f"{PROTOBUF}, */*"}
-    st, h, body = proxy.http.request("GET", path, headers=hdr)
+    st, h, body = passthrough_proxy.http.request("GET", path, headers=hdr)
     assert st == 200
     assert h["content-type"] == PROTOBUF
     assert body[:4] == b"k8s\x00"
     _, dh, dbody = lab.admin.request("GET", path, headers=hdr)
     assert dh["content-type"] == PROTOBUF and body == dbody
     # single object too
-    st, h, body = proxy.http.request("GET", f"/api/v1/namespaces/{bulk_ns}/configmaps/bulk-0001", headers=hdr)
+    st, h, body = passthrough_proxy.http.request("GET", f"/api/v1/namespaces/{bulk_ns}/configmaps/bulk-0001", headers=hdr)
     assert st == 200 and h["content-type"] == PROTOBUF and body.startswith(b"k8s\x00")
 
 
-def test_gzip_big_list_passthrough(proxy, lab, bulk_ns):
+def test_cached_resource_is_answered_in_json_until_protobuf_is_scanned(proxy, lab, bulk_ns, outpost_only):
+    # Until the protobuf scanner lands (issue 4), a cached resource is fetched as JSON so the
+    # cache can read it; `application/vnd.kubernetes.protobuf, */*` clients accept JSON.
+    path = f"/api/v1/namespaces/{bulk_ns}/configmaps?labelSelector=shard%3D1"
+    st, h, body = proxy.http.request("GET", path, headers={"Accept": f"{PROTOBUF}, */*"})
+    assert st == 200 and h["content-type"].startswith("application/json")
+    _, _, dbody = lab.admin.request("GET", path, headers={"Accept": "application/json"})
+    assert names_rvs(json.loads(body)["items"]) == names_rvs(json.loads(dbody)["items"])
+
+
+def test_gzip_big_list_passthrough(passthrough_proxy, lab, bulk_ns):
     path = f"/api/v1/namespaces/{bulk_ns}/configmaps"
-    st, h, body = proxy.http.request("GET", path, headers={"Accept-Encoding": "gzip", "Accept": "application/json"})
+    st, h, body = passthrough_proxy.http.request("GET", path, headers={"Accept-Encoding": "gzip", "Accept": "application/json"})
     assert st == 200
     assert h.get("content-encoding") == "gzip", h
     plain = gzip.decompress(body)
@@ -68,7 +87,16 @@ def test_gzip_big_list_passthrough(proxy, lab, bulk_ns):
     _, _, dbody = lab.admin.request("GET", path, headers={"Accept": "application/json"})
     assert names_rvs(items) == names_rvs(json.loads(dbody)["items"])
     # a client that did not ask for gzip must not get it
-    st, h, body = proxy.http.request("GET", path, headers={"Accept": "application/json"})
+    st, h, body = passthrough_proxy.http.request("GET", path, headers={"Accept": "application/json"})
+    assert st == 200 and "gzip" not in h.get("content-encoding", "")
+    assert len(json.loads(body)["items"]) == BULK_COUNT
+
+
+def test_cached_big_list_is_teed_uncompressed(proxy, lab, bulk_ns, outpost_only):
+    # The tee reads the list, so a cached resource is fetched without gzip (loopback to the
+    # client is cheap; compressing the edge link for teed lists is a known follow-up).
+    path = f"/api/v1/namespaces/{bulk_ns}/configmaps"
+    st, h, body = proxy.http.request("GET", path, headers={"Accept-Encoding": "gzip", "Accept": "application/json"})
     assert st == 200 and "gzip" not in h.get("content-encoding", "")
     assert len(json.loads(body)["items"]) == BULK_COUNT
 
@@ -121,7 +149,8 @@ def test_keepalive_many_requests_one_connection(proxy, ns):
         conn.close()
 
 
-def test_table_content_negotiation(proxy, lab, bulk_ns):
+def test_table_content_negotiation(passthrough_proxy, lab, bulk_ns):
+    proxy = passthrough_proxy
     path = f"/api/v1/namespaces/{bulk_ns}/configmaps?labelSelector=shard%3D2&limit=10"
     hdr = {"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"}
     st, h, body = proxy.http.request("GET", path, headers=hdr)
