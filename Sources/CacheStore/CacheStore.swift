@@ -184,6 +184,9 @@ public final class CacheStore: @unchecked Sendable {
         let c = try Connection(path: path)
         sqlite3_busy_timeout(c.db, 5000)
         // journal_mode reads the header: a garbage file fails here with SQLITE_NOTADB.
+        // Incremental auto-vacuum lets `compact()` hand the pages of a committed staging area back
+        // to the disk; it only takes effect on a new file (before the first table).
+        try c.exec("PRAGMA auto_vacuum=INCREMENTAL")
         try c.exec("PRAGMA journal_mode=WAL")
         try c.exec("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=16777216")
         try c.transaction {
@@ -304,6 +307,15 @@ public final class CacheStore: @unchecked Sendable {
             try c.transaction {
                 try CacheStore.bump(c, gvr: gvr, namespace: namespace, selector: selector, rv: resourceVersion)
             }
+        }
+    }
+
+    /// Gives disk space back after a big write (a committed staged list leaves its staging pages
+    /// free and the WAL grown): frees unused pages and checkpoints the WAL down to nothing.
+    public func compact() throws {
+        try withConnection { c in
+            try c.exec("PRAGMA incremental_vacuum")
+            try c.exec("PRAGMA wal_checkpoint(TRUNCATE)")
         }
     }
 

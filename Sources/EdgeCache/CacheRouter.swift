@@ -68,14 +68,14 @@ struct CacheRouter: RequestRouter {
                 let message = legacy ? (error.causes.first?.detail ?? error.message) : error.message
                 let status = StatusResponses(.init(message: message, reason: error.statusCode == 400 ? .badRequest : .invalid,
                                                    code: error.statusCode))
-                return RequestPlan(head: head, localResponder: { StatusAnswer(status) })
+                return RequestPlan(head: head, localResponder: { StatusAnswer(status.status) })
             }
             do {
                 selection = try Selection(labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
                                           support: tee.indexer.support, style: cache.dialect.selectorStyle)
             } catch {
                 let status = StatusResponses.badRequest(error.message)
-                return RequestPlan(head: head, localResponder: { StatusAnswer(status) })
+                return RequestPlan(head: head, localResponder: { StatusAnswer(status.status) })
             }
             let bookmarks = cache.bookmarkInterval
             if info.verb == .watch {

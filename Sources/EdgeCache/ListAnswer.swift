@@ -120,20 +120,14 @@ final class ListAnswer: LocalResponder {
         }
         builder = b
         if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
-        let ctx = self.ctx, selection = self.selection
-        writer.whenWritable { [self] in
+        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize) { [self] result in
             guard !cancelled else { return }
-            ctx.reader.run(on: writer.eventLoop) { store in
-                try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: next,
-                                      selection: selection, filter: ctx.filter, count: Self.batchSize)
-            }.assumeIsolated().whenComplete { [self] result in
-                switch result {
-                case .success(let batch): stream(batch, writer: writer)
-                case .failure:
-                    // The head is out: the only honest signal left is an incomplete body.
-                    cancelled = true
-                    writer.abort()
-                }
+            switch result {
+            case .success(let batch): stream(batch, writer: writer)
+            case .failure:
+                // The head is out: the only honest signal left is an incomplete body.
+                cancelled = true
+                writer.abort()
             }
         }
     }

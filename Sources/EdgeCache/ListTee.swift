@@ -34,9 +34,7 @@ final class ListTee: ResponseInterceptor {
     private let pages: PagedLists
     private let handle: StagingHandle
     private var splitter: JSONListSplitter
-    private var active = false
-    private var rewriting = false
-    private var broken = false
+    private var mode = StreamTeeMode()
     private var wroteItem = false
     private var untyped: [([UInt8], ObjectMeta)] = []
     private var batch: [StoredObject] = []
@@ -52,23 +50,17 @@ final class ListTee: ResponseInterceptor {
     }
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
-        active = ResponseShape.isPlainJSON(head)
-        rewriting = active && ctx.filter != nil
-        sink.sendHead(rewriting ? ResponseShape.withoutContentLength(head) : head)
+        mode.head(head, filtered: ctx.filter != nil, to: sink)
     }
 
     func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
-        guard active, !broken else {
-            sink.sendBody(buffer)
-            return
-        }
-        if !rewriting { sink.sendBody(buffer) }
+        guard mode.passThrough(buffer, to: sink) else { return }
         do {
             try buffer.withReadableBytes { bytes in
                 try splitter.feed(bytes) { segment in
                     switch segment {
                     case .prefix(let b), .suffix(let b):
-                        if rewriting { sink.sendBody(ByteBuffer(bytes: b)) }
+                        if mode.rewriting { sink.sendBody(ByteBuffer(bytes: b)) }
                     case .item(let b, let meta):
                         item(b, meta, sink)
                     }
@@ -77,12 +69,12 @@ final class ListTee: ResponseInterceptor {
         } catch {
             // Never seen from a real apiserver (oversized item, broken JSON). Stop caching; the
             // rest of the bytes go through as they are.
-            broken = true
+            mode.broken = true
             if ctx.caching {
                 ctx.metrics.listDiscarded()
                 discardStaging()
             }
-            if rewriting {
+            if mode.rewriting {
                 ctx.logger.warning("list not filterable, passing through", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
             }
         }
@@ -91,7 +83,7 @@ final class ListTee: ResponseInterceptor {
 
     private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta, _ sink: ResponseSink) {
         if ctx.drops(meta) { return }
-        if rewriting {
+        if mode.rewriting {
             var out = ByteBuffer()
             out.reserveCapacity(bytes.count + 1)
             if wroteItem { out.writeInteger(UInt8(ascii: ",")) }
@@ -130,13 +122,13 @@ final class ListTee: ResponseInterceptor {
             try store.stage(try handle.ensure(store), objects: objects)
         }
         if !ok {
-            broken = true
+            mode.broken = true
             discardStaging()
         }
     }
 
     func end(to sink: ResponseSink) {
-        guard active, !broken else { return }
+        guard mode.active, !mode.broken else { return }
         let info: ListInfo
         do {
             info = try splitter.finish()
@@ -149,7 +141,7 @@ final class ListTee: ResponseInterceptor {
         }
         guard ctx.caching else { return }
         flushBatch(force: true)
-        guard !broken else { return }
+        guard !mode.broken else { return }
         if let kind = info.kind, kind.hasSuffix("List"), let apiVersion = info.apiVersion {
             ctx.kinds.learn(ctx.collection, kind: String(kind.dropLast(4)), apiVersion: apiVersion, writer: ctx.writer)
         }
@@ -169,9 +161,10 @@ final class ListTee: ResponseInterceptor {
             let id = try handle.ensure(store)
             handle.id = nil
             do {
-                try store.commitStagedList(id, gvr: c.gvr, namespace: namespace, selector: selection.key,
-                                           listResourceVersion: rv,
-                                           matchesSelector: { selection.matches(labels: $0.labels, fields: $0.fieldMap) })
+                let n = try store.commitStagedList(id, gvr: c.gvr, namespace: namespace, selector: selection.key,
+                                                   listResourceVersion: rv,
+                                                   matchesSelector: { selection.matches(labels: $0.labels, fields: $0.fieldMap) })
+                if n >= 1000 { try store.compact() }
             } catch {
                 try? store.discardStagedList(id)
                 throw error
@@ -181,7 +174,7 @@ final class ListTee: ResponseInterceptor {
     }
 
     func abort() {
-        guard active, !broken, ctx.caching else { return }
+        guard mode.active, !mode.broken, ctx.caching else { return }
         ctx.metrics.listDiscarded()
         discardStaging()
     }

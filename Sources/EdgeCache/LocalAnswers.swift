@@ -5,20 +5,6 @@ import NIOCore
 import NIOHTTP1
 import OutpostProxy
 
-/// A fixed answer (an error Status).
-final class StatusAnswer: LocalResponder {
-    private let status: StatusResponses
-    init(_ status: StatusResponses) { self.status = status }
-
-    func start(_ writer: LocalResponseWriter) {
-        writer.head(status.head)
-        writer.body(status.body)
-        writer.end()
-    }
-
-    func cancel() {}
-}
-
 /// Shared by the cache-backed answers.
 struct AnswerContext: Sendable {
     var collection: Collection
@@ -26,6 +12,21 @@ struct AnswerContext: Sendable {
     var reader: CacheReader
     var filter: ResourceFilter?
     var metrics: CacheMetrics
+}
+
+extension AnswerContext {
+    /// Once the client has room, reads the next batch after `cursor` and hands it over on the
+    /// writer's event loop.
+    func nextBatch(for writer: LocalResponseWriter, after cursor: CacheReader.Cursor, selection: Selection, count: Int,
+                   _ body: @escaping (Result<CacheReader.Batch, Error>) -> Void) {
+        let ctx = self
+        writer.whenWritable {
+            ctx.reader.run(on: writer.eventLoop) { store in
+                try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: cursor,
+                                      selection: selection, filter: ctx.filter, count: count)
+            }.assumeIsolated().whenComplete(body)
+        }
+    }
 }
 
 extension LocalResponseWriter {

@@ -4,10 +4,12 @@ import NIOHTTP1
 
 /// The `metav1.Status` answers the cache gives, worded like the apiserver's where it has one.
 struct StatusResponses {
+    var status: StatusBody
     var head: HTTPResponseHead
     var body: ByteBuffer
 
     init(_ status: StatusBody) {
+        self.status = status
         let bytes = status.serialized()
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")

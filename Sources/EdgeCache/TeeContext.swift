@@ -3,6 +3,7 @@ import KubeJSON
 import Logging
 import NIOCore
 import NIOHTTP1
+import OutpostProxy
 
 /// What every tee of one request shares: where to write, how to index, what to filter.
 struct TeeContext {
@@ -26,6 +27,32 @@ struct TeeContext {
             return false
         }
         metrics.filtered()
+        return true
+    }
+}
+
+/// The pass-through decisions a streaming tee (list, watch) makes about its response.
+struct StreamTeeMode {
+    /// The body is plain JSON the tee can split.
+    var active = false
+    /// A filter applies: the body is re-emitted piece by piece, without Content-Length.
+    var rewriting = false
+    /// Splitting failed: the rest goes through untouched and nothing more is cached.
+    var broken = false
+
+    mutating func head(_ head: HTTPResponseHead, filtered: Bool, to sink: ResponseSink) {
+        active = ResponseShape.isPlainJSON(head)
+        rewriting = active && filtered
+        sink.sendHead(rewriting ? ResponseShape.withoutContentLength(head) : head)
+    }
+
+    /// Sends `buffer` on unless the tee rewrites it; returns whether the tee should split it.
+    func passThrough(_ buffer: ByteBuffer, to sink: ResponseSink) -> Bool {
+        guard active, !broken else {
+            sink.sendBody(buffer)
+            return false
+        }
+        if !rewriting { sink.sendBody(buffer) }
         return true
     }
 }

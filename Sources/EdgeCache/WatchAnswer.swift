@@ -104,15 +104,9 @@ final class WatchAnswer: LocalResponder {
         if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
         writer.flush()
         guard let next = batch.next else { return }
-        let ctx = self.ctx, selection = self.selection
-        writer.whenWritable { [self] in
+        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize) { [self] result in
             guard !cancelled else { return }
-            ctx.reader.run(on: writer.eventLoop) { store in
-                try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: next,
-                                      selection: selection, filter: ctx.filter, count: Self.batchSize)
-            }.assumeIsolated().whenComplete { [self] result in
-                if case .success(let batch) = result { sendInitial(batch, writer: writer) }
-            }
+            if case .success(let batch) = result { sendInitial(batch, writer: writer) }
         }
     }
 

@@ -12,9 +12,7 @@ final class WatchTee: ResponseInterceptor {
     private let ctx: TeeContext
     private let selection: Selection
     private var splitter: WatchEventSplitter
-    private var active = false
-    private var rewriting = false
-    private var broken = false
+    private var mode = StreamTeeMode()
     private var ops: [CacheOp] = []
     private var opBytes = 0
     private var lastRV: String?
@@ -26,21 +24,15 @@ final class WatchTee: ResponseInterceptor {
     }
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
-        active = ResponseShape.isPlainJSON(head)
-        rewriting = active && ctx.filter != nil
-        sink.sendHead(rewriting ? ResponseShape.withoutContentLength(head) : head)
+        mode.head(head, filtered: ctx.filter != nil, to: sink)
     }
 
     func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
-        guard active, !broken else {
-            sink.sendBody(buffer)
-            return
-        }
-        if !rewriting { sink.sendBody(buffer) }
+        guard mode.passThrough(buffer, to: sink) else { return }
         do {
             try buffer.withReadableBytes { bytes in
                 try splitter.feed(bytes) { event in
-                    if handle(event) && rewriting {
+                    if handle(event) && mode.rewriting {
                         var out = ByteBuffer()
                         out.reserveCapacity(event.eventBytes.count + 1)
                         out.writeBytes(event.eventBytes)
@@ -50,7 +42,7 @@ final class WatchTee: ResponseInterceptor {
                 }
             }
         } catch {
-            broken = true
+            mode.broken = true
             ctx.logger.warning("watch stream not parseable; no longer cached", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
         }
         flush()
@@ -105,7 +97,7 @@ final class WatchTee: ResponseInterceptor {
         opBytes = 0
         if !ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", { try $0.applyBatch(batch) }) {
             // The cache missed events: stop trusting this stream for it.
-            broken = true
+            mode.broken = true
         }
     }
 

@@ -58,7 +58,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let plan = env.router?.plan(head, info: labels.info) ?? RequestPlan(head: head)
             interceptor = plan.interceptor
             localFactory = plan.localResponder
-            perform(machine.requestHead(plan.head, route: route(hasLocalAnswer: plan.localResponder != nil)))
+            perform(machine.requestHead(plan.head, route: route()))
         case .body(let body):
             record?.bytesIn += body.readableBytes
             perform(machine.requestBody(.byteBuffer(body)))
@@ -70,13 +70,18 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// Offline (by the health probe and failed requests): answer locally at once, or refuse
     /// without waiting for a connect timeout. Otherwise forward, keeping the local answer as a
     /// fallback armed by a deadline (see `armFallback`).
-    private func route(hasLocalAnswer: Bool) -> ForwardingStateMachine.Route {
+    /// A refusal is answered like a local answer (the connection stays open and the request body
+    /// is read and dropped), so a client still uploading sees the Status, not a reset.
+    private func route() -> ForwardingStateMachine.Route {
         let health = env.health.snapshot
         if case .offline = health.state {
-            if hasLocalAnswer { return .local }
-            return .reject(.offline(health.lastError ?? "no answer from the apiserver"))
+            if localFactory == nil {
+                let status = StatusResponse.forFailure(.offline(health.lastError ?? "no answer from the apiserver"))
+                localFactory = { StatusAnswer(status) }
+            }
+            return .local
         }
-        return .forward(fallback: hasLocalAnswer)
+        return .forward(fallback: localFactory != nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -270,15 +275,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
                 upstream.pipeline.syncOperations.removeHandler(exchange, promise: nil)
                 if reuse { env.pool.release(upstream) } else { upstream.close(promise: nil) }
             }
-            finishRecord()
-            let done = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: done)
-            needsFlush = false
-            if closeClient {
-                done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            } else {
-                resumeClientReadsIfPossible()
-            }
+            endResponse(trailers, closeClient: closeClient, context: context)
 
         case .respondWithError(let failure, let closeUpstream):
             interceptor?.abort()
@@ -326,21 +323,26 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             localResponder = nil
             localWriter = nil
             writableCallbacks = []
-            finishRecord()
-            let done = context.eventLoop.makePromise(of: Void.self)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-            needsFlush = false
-            if closeClient {
-                done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-            } else {
-                resumeClientReadsIfPossible()
-            }
+            endResponse(nil, closeClient: closeClient, context: context)
 
         case .cancelLocalResponse:
             localResponder?.cancel()
             localResponder = nil
             localWriter = nil
             writableCallbacks = []
+        }
+    }
+
+    /// Ends the client's response; then closes the connection or reads the next request.
+    private func endResponse(_ trailers: HTTPHeaders?, closeClient: Bool, context: ChannelHandlerContext) {
+        finishRecord()
+        let done = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: done)
+        needsFlush = false
+        if closeClient {
+            done.futureResult.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+        } else {
+            resumeClientReadsIfPossible()
         }
     }
 

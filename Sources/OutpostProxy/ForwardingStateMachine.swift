@@ -93,7 +93,6 @@ struct ForwardingStateMachine {
     enum Route: Equatable {
         case forward(fallback: Bool)
         case local
-        case reject(Failure)
     }
 
     mutating func requestHead(_ head: HTTPRequestHead, route: Route = .forward(fallback: false)) -> Action {
@@ -108,9 +107,6 @@ struct ForwardingStateMachine {
         case .local:
             state = .servingLocally(requestEnded: false, keepAlive: head.isKeepAlive)
             return .serveLocally(head)
-        case .reject(let failure):
-            state = .respondingLocally(requestEnded: false)
-            return .respondWithError(failure, closeUpstream: false)
         }
     }
 

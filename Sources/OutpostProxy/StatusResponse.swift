@@ -13,6 +13,10 @@ struct StatusResponse {
         body = StatusBody(message: message, reason: reason, code: code)
     }
 
+    init(body: StatusBody) {
+        self.body = body
+    }
+
     static func forFailure(_ failure: ForwardingStateMachine.Failure) -> StatusResponse {
         switch failure {
         case .connectFailed(let why):
@@ -40,4 +44,22 @@ struct StatusResponse {
         if close { headers.add(name: "Connection", value: "close") }
         return (HTTPResponseHead(version: version, status: .init(statusCode: code), headers: headers), buffer)
     }
+}
+
+/// A `Status` answered through the local-response path (keep-alive, request body drained).
+public final class StatusAnswer: LocalResponder {
+    private let status: StatusResponse
+
+    init(_ status: StatusResponse) { self.status = status }
+
+    public convenience init(_ body: StatusBody) { self.init(StatusResponse(body: body)) }
+
+    public func start(_ writer: LocalResponseWriter) {
+        let (head, body) = status.head(version: .http1_1, close: false)
+        writer.head(head)
+        writer.body(body)
+        writer.end()
+    }
+
+    public func cancel() {}
 }

@@ -139,3 +139,26 @@ import Darwin
         #expect(CacheStoreError(code: 0, message: "x", context: "y").description == "CacheStore: y: x (sqlite code 0)")
     }
 }
+
+@Suite("Compaction")
+struct CompactionTests {
+    @Test func compactGivesStagingSpaceBack() throws {
+        try withTempDir { dir in
+            let store = try CacheStore(directory: dir)
+            let objects = (0..<2000).map { i in
+                StoredObject(gvr: "/v1/pods", namespace: "ns", name: "p\(i)", resourceVersion: "\(i + 1)",
+                             body: Array(repeating: UInt8(ascii: "x"), count: 2000))
+            }
+            let id = try store.beginStagedList()
+            try store.stage(id, objects: objects)
+            try store.commitStagedList(id, gvr: "/v1/pods", namespace: "ns", selector: "", listResourceVersion: "5000",
+                                       matchesSelector: nil)
+            let before = store.fileSize()
+            try store.compact()
+            let after = store.fileSize()
+            #expect(after < before, "before \(before), after \(after)")
+            #expect(after < 2000 * 2000 * 3 / 2, "about one copy of the objects remains: \(after)")
+            #expect(try store.stats().objects == 2000)
+        }
+    }
+}

@@ -39,15 +39,6 @@ struct LocalFallbackStateTests {
         guard case .closed = m.state else { Issue.record("not closed"); return }
     }
 
-    @Test func rejectRouteAnswersOfflineStatus() {
-        var m = ForwardingStateMachine()
-        guard case .respondWithError(.offline(let why), let closeUp) = m.requestHead(head(.POST), route: .reject(.offline("probe failed"))) else {
-            Issue.record("expected reject"); return
-        }
-        #expect(why == "probe failed")
-        #expect(!closeUp)
-    }
-
     @Test func connectFailureWithFallbackServesLocally() {
         var m = ForwardingStateMachine()
         _ = m.requestHead(head(), route: .forward(fallback: true))

@@ -152,9 +152,11 @@ class Outpost:
 def until(pred, timeout, step=0.01):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        v = pred()
-        if v:
-            return time.monotonic() - t0
+        try:
+            if pred():
+                return time.monotonic() - t0
+        except OSError:
+            pass
         time.sleep(step)
     return None
 
