@@ -37,6 +37,8 @@ final class ListTee: ResponseInterceptor {
     private var mode = StreamTeeMode()
     private var wroteItem = false
     private var untyped: [([UInt8], ObjectMeta)] = []
+    /// What a rewriting tee sends for the current chunk: one write per chunk, not per item.
+    private var out = ByteBuffer()
     private var batch: [StoredObject] = []
     private var batchBytes = 0
     private static let batchLimit = 256 << 10
@@ -60,9 +62,9 @@ final class ListTee: ResponseInterceptor {
                 try splitter.feed(bytes) { segment in
                     switch segment {
                     case .prefix(let b), .suffix(let b):
-                        if mode.rewriting { sink.sendBody(ByteBuffer(bytes: b)) }
+                        if mode.rewriting { out.writeBytes(b) }
                     case .item(let b, let meta):
-                        item(b, meta, sink)
+                        item(b, meta)
                     }
                 }
             }
@@ -78,17 +80,18 @@ final class ListTee: ResponseInterceptor {
                 ctx.logger.warning("list not filterable, passing through", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
             }
         }
+        if out.readableBytes > 0 {
+            sink.sendBody(out)
+            out = ByteBuffer()
+        }
         flushBatch(force: false)
     }
 
-    private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta, _ sink: ResponseSink) {
+    private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta) {
         if ctx.drops(meta) { return }
         if mode.rewriting {
-            var out = ByteBuffer()
-            out.reserveCapacity(bytes.count + 1)
             if wroteItem { out.writeInteger(UInt8(ascii: ",")) }
             out.writeBytes(bytes)
-            sink.sendBody(out)
             wroteItem = true
         }
         guard ctx.caching else { return }

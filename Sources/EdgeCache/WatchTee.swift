@@ -30,17 +30,16 @@ final class WatchTee: ResponseInterceptor {
     func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
         guard mode.passThrough(buffer, to: sink) else { return }
         do {
+            var out = ByteBuffer()
             try buffer.withReadableBytes { bytes in
                 try splitter.feed(bytes) { event in
                     if handle(event) && mode.rewriting {
-                        var out = ByteBuffer()
-                        out.reserveCapacity(event.eventBytes.count + 1)
                         out.writeBytes(event.eventBytes)
                         out.writeInteger(UInt8(ascii: "\n"))
-                        sink.sendBody(out)
                     }
                 }
             }
+            if out.readableBytes > 0 { sink.sendBody(out) }
         } catch {
             mode.broken = true
             ctx.logger.warning("watch stream not parseable; no longer cached", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
