@@ -1,5 +1,6 @@
 import CacheStore
 import Logging
+import NIOCore
 import NIOPosix
 import Synchronization
 
@@ -21,6 +22,7 @@ public final class CacheWriter: Sendable {
     private let queued = Atomic<Int>(0)
     private let maxQueuedBytes: Int
     private let state = Mutex(Health())
+    private let waiters = Mutex<[(EventLoop, @Sendable () -> Void)]>([])
     private let logger: Logger
 
     public init(store: CacheStore, logger: Logger, maxQueuedBytes: Int = 8 << 20) {
@@ -32,6 +34,32 @@ public final class CacheWriter: Sendable {
     }
 
     public var health: Health { state.withLock { $0 } }
+
+    /// The queue's budget in bytes.
+    var budget: Int { maxQueuedBytes }
+
+    /// Over half the queue budget: a tee that can wait (a list being staged) should stop reading
+    /// from the apiserver until `whenDrained` fires, rather than have its work dropped.
+    var isBackedUp: Bool { queued.load(ordering: .relaxed) > maxQueuedBytes / 2 }
+
+    /// Runs `callback` on `loop` once the queue is below a quarter of its budget (at once if it is).
+    func whenDrained(on loop: EventLoop, _ callback: @escaping @Sendable () -> Void) {
+        let fireNow = waiters.withLock { w -> Bool in
+            if queued.load(ordering: .relaxed) <= maxQueuedBytes / 4 { return true }
+            w.append((loop, callback))
+            return false
+        }
+        if fireNow { loop.execute(callback) }
+    }
+
+    private func wakeWaitersIfDrained() {
+        let ready = waiters.withLock { w -> [(EventLoop, @Sendable () -> Void)] in
+            guard !w.isEmpty, queued.load(ordering: .relaxed) <= maxQueuedBytes / 4 else { return [] }
+            defer { w = [] }
+            return w
+        }
+        for (loop, callback) in ready { loop.execute(callback) }
+    }
 
     /// Queues `job`; `cost` is roughly the bytes it holds. Returns false (and runs nothing) when
     /// the queue is over budget. Jobs run in submission order.
@@ -50,7 +78,10 @@ public final class CacheWriter: Sendable {
         let store = self.store
         thread.submit { [self] _ in
             // Runs even during shutdown (state .cancelled): queued writes are not lost.
-            defer { queued.subtract(cost, ordering: .relaxed) }
+            defer {
+                queued.subtract(cost, ordering: .relaxed)
+                wakeWaitersIfDrained()
+            }
             do {
                 try job(store)
                 state.withLock {

@@ -21,12 +21,15 @@ public final class EdgeCache: Sendable {
     private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
 
     /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
-    public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5)) throws {
+    /// `writeQueueBudget`: bytes of cache work that may wait for the writer thread; past half of
+    /// it, list tees pause the apiserver, past all of it, work is dropped (and readiness says so).
+    public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5),
+                writeQueueBudget: Int = 8 << 20) throws {
         store = try CacheStore(directory: directory)
         if let moved = store.recoveredCorruptFile {
             logger.warning("cache file was unreadable; moved aside, starting empty", metadata: ["moved": "\(moved)"])
         }
-        writer = CacheWriter(store: store, logger: logger)
+        writer = CacheWriter(store: store, logger: logger, maxQueuedBytes: writeQueueBudget)
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }

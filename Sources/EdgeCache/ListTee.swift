@@ -41,6 +41,8 @@ final class ListTee: ResponseInterceptor {
     private var out = ByteBuffer()
     private var batch: [StoredObject] = []
     private var batchBytes = 0
+    private var cacheFailed = false
+    private var waitingForWriter = false
     private static let batchLimit = 256 << 10
 
     init(ctx: TeeContext, selection: Selection, pages: PagedLists, continuing handle: StagingHandle?) {
@@ -69,22 +71,46 @@ final class ListTee: ResponseInterceptor {
                 }
             }
         } catch {
-            // Never seen from a real apiserver (oversized item, broken JSON). Stop caching; the
-            // rest of the bytes go through as they are.
-            mode.broken = true
-            if ctx.caching {
-                ctx.metrics.listDiscarded()
-                discardStaging()
-            }
+            // Never seen from a real apiserver (oversized item, broken JSON). Stop caching.
+            ctx.logger.warning("list not parseable", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
+            stopCaching()
             if mode.rewriting {
-                ctx.logger.warning("list not filterable, passing through", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
+                // What went out so far no longer lines up with the upstream bytes: a filtered
+                // list cannot be finished correctly, so it ends as broken, never as complete.
+                out = ByteBuffer()
+                mode.broken = true
+                sink.abortResponse()
+                return
             }
+            mode.broken = true
         }
         if out.readableBytes > 0 {
             sink.sendBody(out)
             out = ByteBuffer()
         }
         flushBatch(force: false)
+        if caching && ctx.writer.isBackedUp && !waitingForWriter {
+            // Pause the apiserver rather than have the cache writer drop this list.
+            waitingForWriter = true
+            let wake = NIOLoopBound(WakeTarget(tee: self, sink: sink), eventLoop: sink.eventLoop)
+            ctx.writer.whenDrained(on: sink.eventLoop) {
+                wake.value.tee?.waitingForWriter = false
+                wake.value.sink?.resumeResponseReads()
+            }
+        }
+    }
+
+    var readyForMore: Bool { !waitingForWriter }
+
+    /// Whether this response still feeds the cache (a full write queue or a parse error ends that;
+    /// filtering goes on regardless).
+    private var caching: Bool { ctx.caching && !cacheFailed }
+
+    private func stopCaching() {
+        guard caching else { return }
+        cacheFailed = true
+        ctx.metrics.listDiscarded()
+        discardStaging()
     }
 
     private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta) {
@@ -94,7 +120,7 @@ final class ListTee: ResponseInterceptor {
             out.writeBytes(bytes)
             wroteItem = true
         }
-        guard ctx.caching else { return }
+        guard caching else { return }
         // The splitter is mid-feed here: the list's kind is read after the chunk (typeItems).
         batchBytes += bytes.count
         untyped.append((Array(bytes), meta))
@@ -115,7 +141,7 @@ final class ListTee: ResponseInterceptor {
 
     private func flushBatch(force: Bool) {
         typeItems()
-        guard !batch.isEmpty, force || batchBytes >= Self.batchLimit else { return }
+        guard !batch.isEmpty, force || batchBytes >= min(Self.batchLimit, ctx.writer.budget / 8) else { return }
         let objects = batch
         let handle = self.handle
         batch = []
@@ -124,10 +150,7 @@ final class ListTee: ResponseInterceptor {
         let ok = ctx.writer.submit(cost: cost, "stage \(ctx.collection.gvr)") { store in
             try store.stage(try handle.ensure(store), objects: objects)
         }
-        if !ok {
-            mode.broken = true
-            discardStaging()
-        }
+        if !ok { stopCaching() }
     }
 
     func end(to sink: ResponseSink) {
@@ -136,15 +159,12 @@ final class ListTee: ResponseInterceptor {
         do {
             info = try splitter.finish()
         } catch {
-            if ctx.caching {
-                ctx.metrics.listDiscarded()
-                discardStaging()
-            }
+            stopCaching()
             return
         }
-        guard ctx.caching else { return }
+        guard caching else { return }
         flushBatch(force: true)
-        guard !mode.broken else { return }
+        guard caching else { return }
         if let kind = info.kind, kind.hasSuffix("List"), let apiVersion = info.apiVersion {
             ctx.kinds.learn(ctx.collection, kind: String(kind.dropLast(4)), apiVersion: apiVersion, writer: ctx.writer)
         }
@@ -177,9 +197,8 @@ final class ListTee: ResponseInterceptor {
     }
 
     func abort() {
-        guard mode.active, !mode.broken, ctx.caching else { return }
-        ctx.metrics.listDiscarded()
-        discardStaging()
+        guard mode.active else { return }
+        stopCaching()
     }
 
     private func discardStaging() {
@@ -188,6 +207,16 @@ final class ListTee: ResponseInterceptor {
         batchBytes = 0
         let handle = self.handle
         ctx.writer.submit(cost: 64, "discard staged \(ctx.collection.gvr)") { try handle.discard($0) }
+    }
+}
+
+/// Who to wake when the cache writer has room again (weak: the response may be gone by then).
+private final class WakeTarget {
+    weak var tee: ListTee?
+    weak var sink: ResponseSink?
+    init(tee: ListTee, sink: ResponseSink) {
+        self.tee = tee
+        self.sink = sink
     }
 }
 

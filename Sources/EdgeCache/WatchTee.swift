@@ -16,6 +16,9 @@ final class WatchTee: ResponseInterceptor {
     private var ops: [CacheOp] = []
     private var opBytes = 0
     private var lastRV: String?
+    /// The cache missed events of this stream (full write queue): it no longer feeds the cache;
+    /// what the client sees is unchanged.
+    private var cacheFailed = false
 
     init(ctx: TeeContext, selection: Selection) {
         self.ctx = ctx
@@ -41,8 +44,17 @@ final class WatchTee: ResponseInterceptor {
             }
             if out.readableBytes > 0 { sink.sendBody(out) }
         } catch {
-            mode.broken = true
             ctx.logger.warning("watch stream not parseable; no longer cached", metadata: ["gvr": "\(ctx.collection.gvr)", "error": "\(error)"])
+            mode.broken = true
+            cacheFailed = true
+            ops = []
+            lastRV = nil
+            if mode.rewriting {
+                // The filtered stream no longer lines up with the upstream bytes: end it as
+                // broken (the client re-watches) rather than pass a torn event through.
+                sink.abortResponse()
+                return
+            }
         }
         flush()
     }
@@ -72,13 +84,13 @@ final class WatchTee: ResponseInterceptor {
             // ERROR (e.g. 410 Expired): the client relists; the cache keeps what it has.
             return true
         }
-        if ctx.caching && !meta.resourceVersion.isEmpty { lastRV = meta.resourceVersion }
+        if ctx.caching && !cacheFailed && !meta.resourceVersion.isEmpty { lastRV = meta.resourceVersion }
         ctx.metrics.watchEvent()
         return true
     }
 
     private func append(_ op: CacheOp, cost: Int) {
-        guard ctx.caching else { return }
+        guard ctx.caching, !cacheFailed else { return }
         ops.append(op)
         opBytes += cost
     }
@@ -95,8 +107,10 @@ final class WatchTee: ResponseInterceptor {
         let cost = opBytes
         opBytes = 0
         if !ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", { try $0.applyBatch(batch) }) {
-            // The cache missed events: stop trusting this stream for it.
-            mode.broken = true
+            // The cache missed events: stop feeding it from this stream (the scope keeps the
+            // resourceVersion of the last applied batch, so the client's next watch from a newer
+            // one gets 410 offline and relists). The client's stream is unaffected.
+            cacheFailed = true
         }
     }
 

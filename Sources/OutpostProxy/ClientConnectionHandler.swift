@@ -15,6 +15,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private let env: ProxyEnvironment
     private var machine = ForwardingStateMachine()
     private var context: ChannelHandlerContext?
+    /// The connection's loop (kept after removal, for late callbacks that must hop to it).
+    private var loop: EventLoop?
     private var upstream: Channel?
     private var upstreamReused = false
     private var retryOnFreshConnection = false
@@ -44,7 +46,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     init(env: ProxyEnvironment) { self.env = env }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        loop = context.eventLoop
+    }
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     // MARK: client side
@@ -156,7 +161,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
     // MARK: upstream side (called by UpstreamExchangeHandler on the same event loop)
 
-    var canAcceptResponseBytes: Bool { context?.channel.isWritable ?? false }
+    var canAcceptResponseBytes: Bool { (context?.channel.isWritable ?? false) && (interceptor?.readyForMore ?? true) }
 
     func upstreamRead(_ part: HTTPClientResponsePart) {
         switch part {
@@ -533,6 +538,18 @@ extension ClientConnectionHandler: ResponseSink {
     func sendBody(_ buffer: ByteBuffer) {
         guard let context else { return }
         writeBody(buffer, context: context)
+    }
+
+    func abortResponse() {
+        env.metrics.upstreamError("response_unprocessable")
+        perform(machine.interceptorFailed())
+    }
+
+    var eventLoop: EventLoop { loop! }
+
+    func resumeResponseReads() {
+        guard context?.channel.isWritable ?? false else { return }  // writability resumes it then
+        exchange?.resumeReading()
     }
 }
 

@@ -313,6 +313,14 @@ struct ForwardingStateMachine {
         return .completeResponse(nil, reuseUpstream: false, closeClient: true)
     }
 
+    /// An interceptor cannot go on producing a correct body (a filtered list it can no longer
+    /// parse): once the head is out, the only honest signal left is an incomplete response.
+    mutating func interceptorFailed() -> Action {
+        guard case .forwarding(let ex) = state else { return .none }
+        state = .closed
+        return ex.responseHeadSent ? .abortClient : .respondWithError(.upstreamClosedBeforeResponse("response not processable"), closeUpstream: true)
+    }
+
     /// The locally generated error response was written; the connection is closed after it.
     mutating func localResponseWritten() {
         state = .closed

@@ -5,6 +5,14 @@ import NIOHTTP1
 public protocol ResponseSink: AnyObject {
     func sendHead(_ head: HTTPResponseHead)
     func sendBody(_ buffer: ByteBuffer)
+    /// Ends the client's response as broken (the connection closes without a clean end), for an
+    /// interceptor that can no longer produce a correct body. Nothing may be sent after it.
+    func abortResponse()
+    /// The loop the interceptor runs on.
+    var eventLoop: EventLoop { get }
+    /// Call (on `eventLoop`) when an interceptor that said `readyForMore == false` is ready again:
+    /// reading from the apiserver resumes.
+    func resumeResponseReads()
 }
 
 /// The seam where the cache and the filters plug into the forwarding path: an interceptor sees
@@ -22,4 +30,11 @@ public protocol ResponseInterceptor: AnyObject {
     func end(to sink: ResponseSink)
     /// The response did not complete (upstream or client failure): nothing may be committed.
     func abort()
+    /// False pauses reading from the apiserver (backpressure from the interceptor's own work,
+    /// e.g. the cache writer falling behind a huge list); it then calls `resumeResponseReads`.
+    var readyForMore: Bool { get }
+}
+
+extension ResponseInterceptor {
+    public var readyForMore: Bool { true }
 }

@@ -25,6 +25,32 @@ struct FilterAndTeeTests {
         }
     }
 
+    /// A list bigger than the cache writer's queue: the tee pauses the apiserver instead of
+    /// dropping cache work, the client gets every kept item in a valid body, and the list is
+    /// cached whole. (A release build once tore such lists: a dropped write switched the tee to
+    /// raw pass-through in the middle of a rewritten body.)
+    @Test func listLargerThanTheWriteQueueStaysValidAndIsCached() async throws {
+        try await withCachedProxy(writeQueueBudget: 512 << 10) { h, cluster, cache in
+            let pad = String(repeating: "x", count: 400)
+            var items: [String] = []
+            for i in 0..<3000 {
+                let name = i % 10 == 0 ? "skip-\(i)" : "cm-\(i)"
+                items.append(#"{"metadata":{"name":"\#(name)","namespace":"demo","resourceVersion":"\#(i + 1)"},"data":{"pad":"\#(pad)"}}"#)
+            }
+            cluster.route(Self.listPath, .json(configMapList(rv: 5000, items: items)))
+            let c = try await h.client()
+            let r = try await c.request(.GET, Self.listPath)
+            #expect(r.status == 200)
+            let names = itemNames(r.bodyString)
+            #expect(names.count == 2700)
+            #expect(names.allSatisfy { !$0.hasPrefix("skip-") })
+            #expect(r.bodyString.hasSuffix("}]}"))
+            #expect(cache.writer.health.droppedJobs == 0)
+            #expect(await waitUntil { (try? cache.store.stats().objects) == 2700 })
+            await c.close()
+        }
+    }
+
     @Test func filteredGetIsA404() async throws {
         try await withCachedProxy { h, cluster, _ in
             cluster.route(Self.listPath + "/skip-me", .json(configMap("skip-me", rv: 3, kindAndVersion: true)))

@@ -84,13 +84,15 @@ func withCachedProxy(
     config: OutpostConfig = .default,
     directory: String? = nil,
     bookmarkInterval: TimeAmountSeconds = 1,
+    writeQueueBudget: Int = 8 << 20,
     _ body: (ProxyHarness, FakeCluster, EdgeCache) async throws -> Void
 ) async throws {
     let dir = directory ?? temporaryDirectory()
     defer { if directory == nil { removeDirectory(dir) } }
     var logger = Logger(label: "test")
     logger.logLevel = .critical
-    let cache = try EdgeCache(directory: dir, config: config, logger: logger, bookmarkInterval: .seconds(Int64(bookmarkInterval)))
+    let cache = try EdgeCache(directory: dir, config: config, logger: logger, bookmarkInterval: .seconds(Int64(bookmarkInterval)),
+                                writeQueueBudget: writeQueueBudget)
     defer { cache.close() }
     let cluster = FakeCluster()
     let settings = ProxySettings(responseHeadTimeout: .seconds(10), fallbackDelay: .milliseconds(200), confirmTimeout: .milliseconds(200))
