@@ -7,13 +7,16 @@ import PackageDescription
 //   KubeConfig    pure: kubeconfig model -> upstream endpoint + credentials
 //   Selectors     pure: label and field selectors, parsed and matched like the apiserver
 //   KubeJSON      pure: streaming JSON scanning (list items, watch events, metadata) and Status bodies
+//   KubeProto     pure: streaming protobuf scanning (k8s envelope, list items, watch frames, metadata) and writers
+//   KubeProtoJSON pure: protobuf object -> the apiserver's JSON, driven by a schema generated from k8s.io/api
 //   Filters       pure: filter rules and the Outpost config file
 //   CacheStore    the on-disk store (SQLite WAL through the system libsqlite3)
 //   Upstream      NIO: TLS client connections to the apiserver, pooling, health
 //   OutpostProxy  NIO: the local server, forwarding, tunnels, admin endpoints, metrics
 //   EdgeCache     NIO: tees that feed the cache, offline answers, the request router
 //   OutpostTesting NIO: an in-process fake apiserver and helpers for integration tests
-//   outpost       the CLI
+//   OutpostCLI    pure: the command line (no swift-argument-parser: it links FoundationEssentials)
+//   outpost       the executable: services, signals
 let package = Package(
     name: "outpost",
     platforms: [.macOS(.v14)],
@@ -24,7 +27,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
-        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
@@ -33,9 +35,12 @@ let package = Package(
         .target(name: "KubeConfig", dependencies: ["YAMLLite"]),
         .target(name: "Selectors"),
         .target(name: "KubeJSON"),
+        .target(name: "KubeProto", dependencies: ["KubeJSON"]),
+        .target(name: "KubeProtoJSON", dependencies: ["KubeProto"]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CacheStore", dependencies: ["CSQLite"]),
         .target(name: "Filters", dependencies: ["YAMLLite", "Selectors"]),
+        .target(name: "OutpostCLI"),
         .target(
             name: "Upstream",
             dependencies: [
@@ -81,8 +86,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "OutpostProxy", "EdgeCache", "Filters", "KubeConfig", "Upstream",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "OutpostCLI", "OutpostProxy", "EdgeCache", "Filters", "KubeConfig", "Upstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -92,8 +96,11 @@ let package = Package(
         .testTarget(name: "KubeConfigTests", dependencies: ["KubeConfig"]),
         .testTarget(name: "SelectorsTests", dependencies: ["Selectors"]),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
+        .testTarget(name: "KubeProtoTests", dependencies: ["KubeProto", "KubeJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "KubeProtoJSONTests", dependencies: ["KubeProtoJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
         .testTarget(name: "FiltersTests", dependencies: ["Filters"]),
+        .testTarget(name: "OutpostCLITests", dependencies: ["OutpostCLI"]),
         .testTarget(
             name: "OutpostProxyTests",
             dependencies: [

@@ -1,16 +1,45 @@
-import ArgumentParser
+import OutpostCLI
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 @main
-struct Outpost: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "outpost",
-        abstract: "A Kubernetes edge proxy: forwards, filters and caches what node agents ask the apiserver, and keeps answering when the cloud link is down.",
-        version: OutpostVersion.string,
-        subcommands: [Serve.self],
-        defaultSubcommand: Serve.self
-    )
+enum Outpost {
+    static func main() async {
+        let command: OutpostCommand
+        do {
+            command = try OutpostCommandLine.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            fail("\(error.message)\nUSAGE: outpost [serve] [--option value ...]; see outpost --help", code: 64)
+        }
+        switch command {
+        case .help(let text):
+            print(text, terminator: "")
+        case .version(let v):
+            print(v)
+        case .serve(let options):
+            do {
+                try await Serve(options: options).run()
+            } catch let error as StartupError {
+                fail("Error: \(error.message)", code: 1)
+            } catch {
+                fail("Error: \(error)", code: 1)
+            }
+        }
+    }
+
+    static func fail(_ message: String, code: Int32) -> Never {
+        var line = Array((message + "\n").utf8)
+        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+        exit(code)
+    }
 }
 
-enum OutpostVersion {
-    static let string = "0.1.0"
+/// A problem that stops Outpost before it serves (unreadable kubeconfig, bad --config, ...).
+struct StartupError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
 }

@@ -1,56 +1,22 @@
-import ArgumentParser
 import EdgeCache
 import Filters
 import KubeConfig
 import Logging
 import NIOCore
 import NIOPosix
+import OutpostCLI
 import OutpostProxy
 import ServiceLifecycle
 import Upstream
 
-struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Run the proxy in front of the apiserver named by a kubeconfig."
-    )
-
-    @Option(help: "Kubeconfig with the apiserver, its CA and credentials (default: $KUBECONFIG, then ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "Kubeconfig context to use (default: its current-context).")
-    var context: String?
-
-    @Option(name: .customLong("server-addr"), help: "Apiserver URL overriding the kubeconfig's server, e.g. https://10.0.0.1:6443.")
-    var serverAddr: String?
-
-    @Option(help: "Where local clients connect (plain HTTP).")
-    var listen: HostPort = HostPort(host: "127.0.0.1", port: 10261)
-
-    @Option(name: .customLong("admin-listen"), help: "Where /healthz, /readyz and /metrics are served.")
-    var adminListen: HostPort = HostPort(host: "127.0.0.1", port: 10267)
-
-    @Option(name: .customLong("cache-dir"), help: "Directory of the local cache.")
-    var cacheDir: String = "/var/lib/outpost"
-
-    @Option(help: "Outpost config file (YAML): cached resources and filter rules. Default: cache the built-in set, drop skip-* pods and configmaps.")
-    var config: String?
-
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: Logger.Level = .info
-
-    @Option(name: .customLong("threads"), help: "Event loop threads (default: 1; edge nodes have 1-2 cores).")
-    var threads: Int = 1
-
-    @Option(name: .customLong("response-timeout"), help: "Seconds to wait for the apiserver's response headers before answering 504.")
-    var responseTimeout: Int = 60
-
-    func validate() throws {
-        guard threads >= 1 && threads <= 64 else { throw ValidationError("--threads must be between 1 and 64") }
-        guard responseTimeout >= 1 else { throw ValidationError("--response-timeout must be at least 1 second") }
-    }
+struct Serve {
+    let options: ServeOptions
 
     func run() async throws {
-        let level = logLevel
+        let level = Logger.Level(rawValue: options.logLevel) ?? .info
+        let kubeconfig = options.kubeconfig, context = options.context, serverAddr = options.serverAddr
+        let cacheDir = options.cacheDir, config = options.config, threads = options.threads
+        let listen = options.listen, adminListen = options.adminListen, responseTimeout = options.responseTimeout
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
@@ -62,7 +28,7 @@ struct Serve: AsyncParsableCommand {
         do {
             upstreamConfig = try UpstreamSetup.load(kubeconfig: kubeconfig, context: context, serverOverride: serverAddr)
         } catch {
-            throw ValidationError("\(error)")
+            throw StartupError("\(error)")
         }
         logger.info("upstream", metadata: ["apiserver": "\(upstreamConfig)"])
 
@@ -72,7 +38,7 @@ struct Serve: AsyncParsableCommand {
                 let bytes = try FileIO.readFile(config)
                 outpostConfig = try OutpostConfig.parse(yaml: String(decoding: bytes, as: UTF8.self))
             } catch {
-                throw ValidationError("--config \(config): \(error)")
+                throw StartupError("--config \(config): \(error)")
             }
         } else {
             outpostConfig = .default
@@ -81,7 +47,7 @@ struct Serve: AsyncParsableCommand {
         do {
             cache = try EdgeCache(directory: cacheDir, config: outpostConfig, logger: logger)
         } catch {
-            throw ValidationError("--cache-dir \(cacheDir): \(error)")
+            throw StartupError("--cache-dir \(cacheDir): \(error)")
         }
         defer { cache.close() }
         let cached = (try? cache.store.stats().objects) ?? 0
@@ -149,8 +115,6 @@ extension Serve {
         }
     }
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 
 /// Runs the health probe until graceful shutdown.
 struct ProbeService: Service {

@@ -1,16 +1,15 @@
-import ArgumentParser
+/// `HOST:PORT` as given to `--listen` / `--admin-listen` (`[::1]:10261` for IPv6; `:10261`
+/// means every IPv4 address).
+public struct HostPort: CustomStringConvertible, Equatable, Sendable {
+    public var host: String
+    public var port: Int
 
-/// `HOST:PORT` as given to `--listen` / `--admin-listen` (`[::1]:10261` for IPv6).
-struct HostPort: ExpressibleByArgument, CustomStringConvertible, Equatable {
-    var host: String
-    var port: Int
-
-    init(host: String, port: Int) {
+    public init(host: String, port: Int) {
         self.host = host
         self.port = port
     }
 
-    init?(argument: String) {
+    public init?(argument: String) {
         let hostPart: Substring
         let portPart: Substring
         if argument.hasPrefix("[") {
@@ -29,6 +28,5 @@ struct HostPort: ExpressibleByArgument, CustomStringConvertible, Equatable {
         self.port = port
     }
 
-    var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    var defaultValueDescription: String { description }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

@@ -1,0 +1,168 @@
+/// Outpost's command line, parsed without Foundation.
+///
+/// Why not swift-argument-parser: it links FoundationEssentials (about 2.4 MiB of resident
+/// memory and a longer cold build) for one subcommand and ten flags, and memory is what edge
+/// users pick a proxy by. This parser is a table of options and a loop; it accepts
+/// `--flag value` and `--flag=value`, an optional `serve` subcommand (the default), `-h`/`--help`
+/// and `--version`, and rejects unknown flags, missing values and bad values with a message
+/// that names the flag.
+public enum OutpostCommand: Equatable, Sendable {
+    case serve(ServeOptions)
+    /// Print this text to standard output and exit 0.
+    case help(String)
+    case version(String)
+}
+
+/// A command-line mistake: print `message` and the usage line to standard error, exit 64 (EX_USAGE).
+public struct CommandLineError: Error, Equatable, CustomStringConvertible, Sendable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The options of `outpost serve`, with the defaults users get when they name none.
+public struct ServeOptions: Equatable, Sendable {
+    public var kubeconfig: String?
+    public var context: String?
+    public var serverAddr: String?
+    public var listen = HostPort(host: "127.0.0.1", port: 10261)
+    public var adminListen = HostPort(host: "127.0.0.1", port: 10267)
+    public var cacheDir = "/var/lib/outpost"
+    public var config: String?
+    /// One of `ServeOptions.logLevels`.
+    public var logLevel = "info"
+    public var threads = 1
+    public var responseTimeout = 60
+
+    public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    public init() {}
+}
+
+public enum OutpostCommandLine {
+    public static let version = "0.1.0"
+
+    /// Parses the arguments after the program name.
+    public static func parse(_ arguments: [String]) throws(CommandLineError) -> OutpostCommand {
+        var args = arguments[...]
+        if args.first == "serve" { args = args.dropFirst() }
+        var options = ServeOptions()
+        while let arg = args.popFirst() {
+            if arg == "-h" || arg == "--help" || arg == "help" { return .help(usage) }
+            if arg == "--version" { return .version(version) }
+            guard arg.hasPrefix("--") else {
+                throw CommandLineError("unexpected argument '\(arg)'")
+            }
+            var name = String(arg.dropFirst(2))
+            var value: String?
+            if let eq = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            guard let option = serveOptions.first(where: { $0.name == name }) else {
+                throw CommandLineError("unknown option '--\(name)'")
+            }
+            if value == nil {
+                guard let next = args.popFirst(), !next.hasPrefix("--") else {
+                    throw CommandLineError("missing value for '--\(name) <\(option.valueName)>'")
+                }
+                value = next
+            }
+            do {
+                try option.apply(value!, &options)
+            } catch let e as CommandLineError {
+                throw e
+            } catch {
+                throw CommandLineError("--\(name): \(error)")
+            }
+        }
+        return .serve(options)
+    }
+
+    /// `outpost --help`.
+    public static var usage: String {
+        var out = """
+            outpost \(version): a Kubernetes edge proxy. It forwards, filters and caches what node agents
+            ask the apiserver, and keeps answering from its cache when the cloud link is down.
+
+            USAGE: outpost [serve] [--option value ...]
+
+            OPTIONS:
+
+            """
+        for o in serveOptions {
+            let flag = "  --\(o.name) <\(o.valueName)>"
+            out += flag.padding(to: 34) + o.help
+            if let d = o.defaultValue { out += " (default: \(d))" }
+            out += "\n"
+        }
+        out += "  --version".padding(to: 34) + "Print the version.\n"
+        out += "  -h, --help".padding(to: 34) + "Show this help.\n"
+        return out
+    }
+
+    struct Option: Sendable {
+        var name: String
+        var valueName: String
+        var help: String
+        var defaultValue: String?
+        var apply: @Sendable (String, inout ServeOptions) throws -> Void
+    }
+
+    static let serveOptions: [Option] = [
+        Option(name: "kubeconfig", valueName: "path",
+               help: "Kubeconfig with the apiserver, its CA and credentials.", defaultValue: "$KUBECONFIG, then ~/.kube/config") {
+            $1.kubeconfig = try nonEmpty($0, "kubeconfig") },
+        Option(name: "context", valueName: "name", help: "Kubeconfig context to use.", defaultValue: "its current-context") {
+            $1.context = try nonEmpty($0, "context") },
+        Option(name: "server-addr", valueName: "url",
+               help: "Apiserver URL overriding the kubeconfig's server, e.g. https://10.0.0.1:6443.", defaultValue: nil) {
+            $1.serverAddr = try nonEmpty($0, "server-addr") },
+        Option(name: "listen", valueName: "host:port", help: "Where local clients connect (plain HTTP).",
+               defaultValue: "127.0.0.1:10261") { $1.listen = try hostPort($0, "listen") },
+        Option(name: "admin-listen", valueName: "host:port", help: "Where /healthz, /readyz and /metrics are served.",
+               defaultValue: "127.0.0.1:10267") { $1.adminListen = try hostPort($0, "admin-listen") },
+        Option(name: "cache-dir", valueName: "dir", help: "Directory of the local cache.", defaultValue: "/var/lib/outpost") {
+            $1.cacheDir = try nonEmpty($0, "cache-dir") },
+        Option(name: "config", valueName: "file",
+               help: "Outpost config (YAML): cached resources and filter rules.", defaultValue: "built-in: cache the usual set, drop skip-* pods and configmaps") {
+            $1.config = try nonEmpty($0, "config") },
+        Option(name: "log-level", valueName: "level", help: "trace, debug, info, notice, warning, error or critical.",
+               defaultValue: "info") { v, o in
+            guard ServeOptions.logLevels.contains(v) else {
+                throw CommandLineError("--log-level: '\(v)' is not one of \(ServeOptions.logLevels.joined(separator: ", "))")
+            }
+            o.logLevel = v
+        },
+        Option(name: "threads", valueName: "n", help: "Event loop threads (edge nodes have 1-2 cores).", defaultValue: "1") {
+            $1.threads = try integer($0, "threads", in: 1...64) },
+        Option(name: "response-timeout", valueName: "seconds",
+               help: "Seconds to wait for the apiserver's response headers before answering 504.", defaultValue: "60") {
+            $1.responseTimeout = try integer($0, "response-timeout", in: 1...86_400) },
+    ]
+
+    private static func nonEmpty(_ v: String, _ name: String) throws(CommandLineError) -> String {
+        guard !v.isEmpty else { throw CommandLineError("--\(name) must not be empty") }
+        return v
+    }
+
+    private static func hostPort(_ v: String, _ name: String) throws(CommandLineError) -> HostPort {
+        guard let hp = HostPort(argument: v) else {
+            throw CommandLineError("--\(name): '\(v)' is not HOST:PORT (e.g. 127.0.0.1:10261 or [::1]:10261)")
+        }
+        return hp
+    }
+
+    private static func integer(_ v: String, _ name: String, in range: ClosedRange<Int>) throws(CommandLineError) -> Int {
+        guard let n = Int(v), range.contains(n) else {
+            throw CommandLineError("--\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(v)'")
+        }
+        return n
+    }
+}
+
+extension String {
+    fileprivate func padding(to width: Int) -> String {
+        count >= width ? self + " " : self + String(repeating: " ", count: width - count)
+    }
+}
