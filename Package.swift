@@ -65,7 +65,7 @@ let package = Package(
         .target(
             name: "EdgeCache",
             dependencies: [
-                "OutpostProxy", "CacheStore", "Filters", "KubeJSON", "KubeRequest", "Selectors",
+                "OutpostProxy", "CacheStore", "Filters", "KubeJSON", "KubeProto", "KubeProtoJSON", "KubeRequest", "Selectors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -113,7 +113,7 @@ let package = Package(
         .testTarget(
             name: "EdgeCacheTests",
             dependencies: [
-                "EdgeCache", "Filters", "OutpostProxy", "OutpostTesting", "Upstream",
+                "EdgeCache", "Filters", "OutpostProxy", "OutpostTesting", "Upstream", "KubeProto", "KubeJSON",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -457,6 +457,21 @@ public final class CacheStore: @unchecked Sendable {
         }
     }
 
+    /// Whether any object of `gvr` in `namespace` ("" = all namespaces) is stored in `format` (an
+    /// offline answer in protobuf is only possible when none is JSON).
+    public func hasObjects(gvr: String, namespace: String, format: BodyFormat) throws -> Bool {
+        try withConnection { c in
+            let st = try c.prepared("""
+                SELECT 1 FROM objects WHERE gvr=?1 AND (?2='' OR namespace=?2) AND format=?3 LIMIT 1
+                """)
+            defer { st.reset() }
+            try st.bind(1, gvr)
+            try st.bind(2, namespace)
+            try st.bind(3, format.rawValue)
+            return try st.step()
+        }
+    }
+
     /// The complete scope that can answer a list of (gvr, namespace, selector): the exact one if stored, otherwise
     /// one without selector for the namespace, otherwise one for all namespaces (exact selector first, then none).
     /// A scope with a selector only answers that exact selector string.

@@ -1,5 +1,6 @@
 import CacheStore
 import Filters
+import KubeProto
 import NIOCore
 import NIOPosix
 
@@ -37,13 +38,17 @@ final class CacheReader: Sendable {
         var bodies: [[UInt8]]
         /// nil when the collection is exhausted.
         var next: Cursor?
+        /// The key of each body's object (a page's continue token resumes after the last).
+        var keys: [Cursor] = []
     }
 
     /// Up to `count` bodies of objects matching `selection` (and not dropped by `filter`),
-    /// scanning at most `scanLimit` rows, after `cursor`.
+    /// scanning at most `scanLimit` rows, after `cursor`, in `encoding` (protobuf objects are
+    /// converted for a JSON answer; see `AnswerEncoding.body`).
     static func batch(_ store: CacheStore, _ collection: Collection, namespace: String, after cursor: Cursor?,
-                      selection: Selection, filter: ResourceFilter?, count: Int, scanLimit: Int = 2000) throws -> Batch {
-        var bodies: [[UInt8]] = []
+                      selection: Selection, filter: ResourceFilter?, count: Int, scanLimit: Int = 2000,
+                      encoding: AnswerEncoding = .json, kinds: KindRegistry.Kinds? = nil) throws -> Batch {
+        var rows: [StoredObject] = []
         var last: Cursor? = nil
         var scanned = 0
         var exhausted = true
@@ -51,18 +56,39 @@ final class CacheReader: Sendable {
                           after: cursor.map { ($0.namespace, $0.name) }) { obj in
             scanned += 1
             last = Cursor(namespace: obj.namespace, name: obj.name)
-            let fields = obj.fieldMap
-            if selection.matches(labels: obj.labels, fields: fields),
-               filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: fields) == nil {
-                bodies.append(obj.body)
-            }
-            if bodies.count >= count || scanned >= scanLimit {
+            if matches(obj, selection, filter) { rows.append(obj) }
+            if rows.count >= count || scanned >= scanLimit {
                 exhausted = false
                 return false
             }
             return true
         }
-        return Batch(bodies: bodies, next: exhausted ? nil : last)
+        // Encoded outside the store's lock (forEach's body runs under it).
+        let k = kinds ?? KindRegistry.Kinds(kind: KindRegistry.guessKind(collection.resource), apiVersion: collection.apiVersion)
+        let bodies = try rows.map { try encoding.body(of: $0, kinds: k) }
+        return Batch(bodies: bodies, next: exhausted ? nil : last, keys: rows.map { Cursor(namespace: $0.namespace, name: $0.name) })
+    }
+
+    /// Total framed size of the matching objects' messages in a protobuf list (its envelope's
+    /// length goes before the items, so an unpaged protobuf list is read twice: sizes, then bytes).
+    static func protobufItemsLength(_ store: CacheStore, _ collection: Collection, namespace: String,
+                                    selection: Selection, filter: ResourceFilter?) throws -> (length: Int, count: Int) {
+        var length = 0
+        var count = 0
+        try store.forEach(gvr: collection.gvr, namespace: namespace, after: nil) { obj in
+            if matches(obj, selection, filter) {
+                length += ProtoListWriter.itemFrameSize(messageLength: obj.body.count)
+                count += 1
+            }
+            return true
+        }
+        return (length, count)
+    }
+
+    private static func matches(_ obj: StoredObject, _ selection: Selection, _ filter: ResourceFilter?) -> Bool {
+        let fields = obj.fieldMap
+        return selection.matches(labels: obj.labels, fields: fields)
+            && filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: fields) == nil
     }
 }
 

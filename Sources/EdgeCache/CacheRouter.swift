@@ -46,7 +46,8 @@ struct CacheRouter: RequestRouter {
         guard cached || filter != nil else { return RequestPlan(head: head) }
         var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: cached)
         let answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
-                                    filter: filter, metrics: cache.metrics)
+                                    filter: filter, metrics: cache.metrics,
+                                    formats: ClientFormats(accept: head.headers.first(name: "accept")))
 
         switch info.verb {
         case .get, .list, .watch:
@@ -104,17 +105,15 @@ struct CacheRouter: RequestRouter {
         }
     }
 
-    /// The head forwarded for a teed read: uncompressed (the tee parses the body) and JSON. A
-    /// protobuf ask is answered in JSON until the protobuf scanner lands (clients that send
-    /// `application/vnd.kubernetes.protobuf, */*` accept it). A Table ask for a filtered
-    /// resource becomes a plain list too: the filter reads objects, not table rows.
+    /// The head forwarded for a teed read: uncompressed (the tee parses the body). Protobuf
+    /// (kubelet, client-go) passes as asked: the tee splits it too. A Table ask for a filtered
+    /// resource becomes a plain JSON list: the filter reads objects, not table rows.
     static func forwardedReadHead(_ head: HTTPRequestHead, filtered: Bool) -> HTTPRequestHead {
         var h = head
         h.headers.remove(name: "accept-encoding")
         let accept = h.headers[canonicalForm: "accept"].map { $0.lowercased() }
-        let wantsProtobuf = accept.contains { $0.contains("protobuf") }
         let wantsTable = accept.contains { $0.contains("as=") }
-        if wantsProtobuf || (filtered && wantsTable) {
+        if filtered && wantsTable {
             h.headers.replaceOrAdd(name: "accept", value: "application/json")
         }
         return h

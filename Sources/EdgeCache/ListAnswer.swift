@@ -1,5 +1,6 @@
 import CacheStore
 import KubeJSON
+import KubeProto
 import KubeRequest
 import NIOCore
 import OutpostProxy
@@ -7,13 +8,17 @@ import OutpostProxy
 /// A list from the cache with the apiserver's semantics: selectors evaluated on the stored
 /// labels and fields, `limit`/`continue` pages, the scope's resourceVersion. A list whose
 /// scope was never completely cached is a 503, never an empty list: an empty pod list would
-/// tell kubelet that its pods are gone.
+/// tell kubelet that its pods are gone. A client that prefers protobuf (kubelet) gets protobuf
+/// when every object of the scope was cached as protobuf, assembled from the stored item
+/// messages without re-encoding them; otherwise JSON, with protobuf objects converted.
 final class ListAnswer: LocalResponder {
     private let ctx: AnswerContext
     private let selection: Selection
     private let options: ListOptions
     private var cancelled = false
     private var builder: ListBuilder?
+    /// A streamed protobuf list: the item bytes still to come (its length went out first).
+    private var protobufRemaining = 0
     private static let batchSize = 256
     /// Pages up to this size are assembled before writing (the continue token goes before the
     /// items); a larger `limit` streams the whole list.
@@ -28,7 +33,10 @@ final class ListAnswer: LocalResponder {
     private struct Start: Sendable {
         var scope: ScopeInfo?
         var kinds: KindRegistry.Kinds
+        var encoding: AnswerEncoding?
         var first: CacheReader.Batch
+        /// Protobuf, unpaged: the framed length of all items (first pass).
+        var protobufItemsLength = 0
     }
 
     func start(_ writer: LocalResponseWriter) {
@@ -47,17 +55,27 @@ final class ListAnswer: LocalResponder {
         ctx.reader.run(on: writer.eventLoop) { store -> Start in
             let scope = try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key)
             let kinds = ctx.reader.kinds.lookup(ctx.collection)
-            guard scope != nil else { return Start(scope: nil, kinds: kinds, first: .init(bodies: [], next: nil)) }
+            let empty = CacheReader.Batch(bodies: [], next: nil)
+            guard scope != nil else { return Start(scope: nil, kinds: kinds, encoding: .json, first: empty) }
+            guard let encoding = try ctx.encoding(store) else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
+            var itemsLength = 0
+            if encoding == .protobuf && limit == 0 {
+                itemsLength = try CacheReader.protobufItemsLength(store, ctx.collection, namespace: ctx.namespace,
+                                                                  selection: selection, filter: ctx.filter).length
+            }
             // A page needs limit+1 matches to know whether another page follows.
             var batch = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: startCursor,
-                                              selection: selection, filter: ctx.filter, count: first)
+                                              selection: selection, filter: ctx.filter, count: first,
+                                              encoding: encoding, kinds: kinds)
             while limit > 0, batch.bodies.count < first, let next = batch.next {
                 let more = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: next,
-                                                 selection: selection, filter: ctx.filter, count: first - batch.bodies.count)
+                                                 selection: selection, filter: ctx.filter, count: first - batch.bodies.count,
+                                                 encoding: encoding, kinds: kinds)
                 batch.bodies += more.bodies
+                batch.keys += more.keys
                 batch.next = more.next
             }
-            return Start(scope: scope, kinds: kinds, first: batch)
+            return Start(scope: scope, kinds: kinds, encoding: encoding, first: batch, protobufItemsLength: itemsLength)
         }.assumeIsolated().whenComplete { [self] result in
             guard !cancelled else { return }
             switch result {
@@ -68,8 +86,21 @@ final class ListAnswer: LocalResponder {
                     writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "a list of"))
                     return
                 }
+                guard let encoding = s.encoding else {
+                    writer.finish(with: .notAcceptable("some \(ctx.collection.resource) are cached as JSON"))
+                    return
+                }
                 if limit > 0 {
-                    writePage(s, scope: scope, limit: limit, writer: writer)
+                    writePage(s, scope: scope, limit: limit, encoding: encoding, writer: writer)
+                } else if encoding == .protobuf {
+                    let w = ProtoListWriter(typeMeta: s.kinds.listTypeMeta, listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion),
+                                            itemsFramedLength: s.protobufItemsLength)
+                    var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
+                    head.headers.add(name: "Content-Length", value: String(w.bodyLength))
+                    writer.head(head)
+                    writer.body(ByteBuffer(bytes: w.prefix))
+                    protobufRemaining = s.protobufItemsLength
+                    streamProtobuf(s.first, kinds: s.kinds, suffix: w.suffix, writer: writer)
                 } else {
                     let b = ListBuilder(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion, resourceVersion: scope.resourceVersion)
                     var out: [UInt8] = []
@@ -77,36 +108,42 @@ final class ListAnswer: LocalResponder {
                     builder = b
                     writer.head(LocalResponseWriter.streamingHead())
                     writer.body(ByteBuffer(bytes: out))
-                    stream(s.first, writer: writer)
+                    stream(s.first, kinds: s.kinds, writer: writer)
                 }
             }
         }
     }
 
     /// One page of at most `limit` items, with a continue token when more match.
-    private func writePage(_ s: Start, scope: ScopeInfo, limit: Int, writer: LocalResponseWriter) {
+    private func writePage(_ s: Start, scope: ScopeInfo, limit: Int, encoding: AnswerEncoding, writer: LocalResponseWriter) {
         var bodies = s.first.bodies
         var token = ""
         if bodies.count > limit {
             bodies.removeLast(bodies.count - limit)
         }
-        if bodies.count == limit, s.first.bodies.count > limit || s.first.next != nil {
-            // Resume after the last item returned (its key is in its own metadata).
-            if let last = bodies.last, let meta = try? ObjectMeta.parse(last) {
-                token = ContinueToken.encode(.init(namespace: meta.namespace, name: meta.name))
-            }
+        if bodies.count == limit, s.first.bodies.count > limit || s.first.next != nil, limit <= s.first.keys.count {
+            // Resume after the last item returned.
+            token = ContinueToken.encode(s.first.keys[limit - 1])
         }
-        let body = ListBuilder.build(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion,
+        let body: [UInt8]
+        switch encoding {
+        case .json:
+            body = ListBuilder.build(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion,
                                      resourceVersion: scope.resourceVersion, continueToken: token, items: bodies)
-        var head = LocalResponseWriter.streamingHead()
+        case .protobuf:
+            body = ProtoListWriter.encode(typeMeta: s.kinds.listTypeMeta,
+                                          listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion, continueToken: token),
+                                          items: bodies)
+        }
+        var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
         head.headers.add(name: "Content-Length", value: String(body.count))
         writer.head(head)
         writer.body(ByteBuffer(bytes: body))
         writer.end()
     }
 
-    /// Writes a batch, then fetches the next one once the client has room.
-    private func stream(_ batch: CacheReader.Batch, writer: LocalResponseWriter) {
+    /// Writes a JSON batch, then fetches the next one once the client has room.
+    private func stream(_ batch: CacheReader.Batch, kinds: KindRegistry.Kinds, writer: LocalResponseWriter) {
         guard !cancelled, var b = builder else { return }
         var out: [UInt8] = []
         out.reserveCapacity(batch.bodies.reduce(0) { $0 + $1.count + 1 })
@@ -120,10 +157,46 @@ final class ListAnswer: LocalResponder {
         }
         builder = b
         if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
-        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize) { [self] result in
+        fetch(after: next, encoding: .json, kinds: kinds, writer: writer) { [self] in stream($0, kinds: kinds, writer: writer) }
+    }
+
+    /// Writes a protobuf batch (each stored message framed as a List item). The envelope's
+    /// length was computed in a first pass; if the cache changed in between, the bytes no
+    /// longer add up and the response is aborted rather than sent malformed.
+    private func streamProtobuf(_ batch: CacheReader.Batch, kinds: KindRegistry.Kinds, suffix: [UInt8], writer: LocalResponseWriter) {
+        guard !cancelled else { return }
+        var out: [UInt8] = []
+        out.reserveCapacity(batch.bodies.reduce(0) { $0 + $1.count + 6 })
+        for body in batch.bodies { ProtoListWriter.appendItem(body, to: &out) }
+        protobufRemaining -= out.count
+        guard protobufRemaining >= 0 else {
+            cancelled = true
+            writer.abort()
+            return
+        }
+        guard let next = batch.next else {
+            guard protobufRemaining == 0 else {
+                cancelled = true
+                writer.abort()
+                return
+            }
+            out.append(contentsOf: suffix)
+            writer.body(ByteBuffer(bytes: out))
+            writer.end()
+            return
+        }
+        if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
+        fetch(after: next, encoding: .protobuf, kinds: kinds, writer: writer) { [self] in
+            streamProtobuf($0, kinds: kinds, suffix: suffix, writer: writer)
+        }
+    }
+
+    private func fetch(after next: CacheReader.Cursor, encoding: AnswerEncoding, kinds: KindRegistry.Kinds,
+                       writer: LocalResponseWriter, _ then: @escaping (CacheReader.Batch) -> Void) {
+        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
             guard !cancelled else { return }
             switch result {
-            case .success(let batch): stream(batch, writer: writer)
+            case .success(let batch): then(batch)
             case .failure:
                 // The head is out: the only honest signal left is an incomplete body.
                 cancelled = true

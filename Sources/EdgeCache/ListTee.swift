@@ -1,5 +1,6 @@
 import CacheStore
 import KubeJSON
+import KubeProto
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
@@ -34,6 +35,8 @@ final class ListTee: ResponseInterceptor {
     private let pages: PagedLists
     private let handle: StagingHandle
     private var splitter: JSONListSplitter
+    /// Set at the head when the body is protobuf (kubelet and client-go ask for it).
+    private var protoSplitter: ProtoListSplitter?
     private var mode = StreamTeeMode()
     private var wroteItem = false
     private var untyped: [([UInt8], ObjectMeta)] = []
@@ -55,18 +58,25 @@ final class ListTee: ResponseInterceptor {
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
         mode.head(head, filtered: ctx.filter != nil, to: sink)
+        if mode.active && mode.format == .protobuf {
+            protoSplitter = ProtoListSplitter(fieldPaths: ctx.indexer.protoPaths)
+        }
     }
 
     func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
         guard mode.passThrough(buffer, to: sink) else { return }
         do {
-            try buffer.withReadableBytes { bytes in
-                try splitter.feed(bytes) { segment in
-                    switch segment {
-                    case .prefix(let b), .suffix(let b):
-                        if mode.rewriting { out.writeBytes(b) }
-                    case .item(let b, let meta):
-                        item(b, meta)
+            if protoSplitter != nil {
+                try feedProtobuf(buffer)
+            } else {
+                try buffer.withReadableBytes { bytes in
+                    try splitter.feed(bytes) { segment in
+                        switch segment {
+                        case .prefix(let b), .suffix(let b):
+                            if mode.rewriting { out.writeBytes(b) }
+                        case .item(let b, let meta):
+                            item(b, meta)
+                        }
                     }
                 }
             }
@@ -113,6 +123,28 @@ final class ListTee: ResponseInterceptor {
         discardStaging()
     }
 
+    /// A protobuf list: the envelope's length was sent before the items, so a filtered item is
+    /// not removed but masked (same length, an unknown field every decoder skips).
+    private func feedProtobuf(_ buffer: ByteBuffer) throws {
+        try buffer.withReadableBytes { bytes in
+            try protoSplitter!.feed(bytes) { segment in
+                switch segment {
+                case .prefix(let b), .suffix(let b):
+                    if mode.rewriting { out.writeBytes(b) }
+                case .item(let frame, let message, let meta):
+                    if ctx.drops(meta) {
+                        if mode.rewriting { out.writeBytes(try ProtoListSplitter.mask(frame: frame)) }
+                        return
+                    }
+                    if mode.rewriting { out.writeBytes(frame) }
+                    guard caching else { return }
+                    batchBytes += message.count
+                    batch.append(ctx.indexer.stored(ctx.collection, meta: meta, body: Array(message), format: .protobuf))
+                }
+            }
+        }
+    }
+
     private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta) {
         if ctx.drops(meta) { return }
         if mode.rewriting {
@@ -155,9 +187,15 @@ final class ListTee: ResponseInterceptor {
 
     func end(to sink: ResponseSink) {
         guard mode.active, !mode.broken else { return }
-        let info: ListInfo
+        let info: (kind: String?, apiVersion: String?, resourceVersion: String?, continueToken: String?)
         do {
-            info = try splitter.finish()
+            if protoSplitter != nil {
+                let i = try protoSplitter!.finish()
+                info = (i.kind, i.apiVersion, i.resourceVersion, i.continueToken)
+            } else {
+                let i = try splitter.finish()
+                info = (i.kind, i.apiVersion, i.resourceVersion, i.continueToken)
+            }
         } catch {
             stopCaching()
             return

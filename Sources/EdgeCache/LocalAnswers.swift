@@ -1,6 +1,7 @@
 import CacheStore
 import Filters
 import KubeJSON
+import KubeProto
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
@@ -12,20 +13,30 @@ struct AnswerContext: Sendable {
     var reader: CacheReader
     var filter: ResourceFilter?
     var metrics: CacheMetrics
+    /// What the client's Accept takes.
+    var formats: ClientFormats = .json
 }
 
 extension AnswerContext {
     /// Once the client has room, reads the next batch after `cursor` and hands it over on the
     /// writer's event loop.
     func nextBatch(for writer: LocalResponseWriter, after cursor: CacheReader.Cursor, selection: Selection, count: Int,
+                   encoding: AnswerEncoding, kinds: KindRegistry.Kinds,
                    _ body: @escaping (Result<CacheReader.Batch, Error>) -> Void) {
         let ctx = self
         writer.whenWritable {
             ctx.reader.run(on: writer.eventLoop) { store in
                 try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: cursor,
-                                      selection: selection, filter: ctx.filter, count: count)
+                                      selection: selection, filter: ctx.filter, count: count, encoding: encoding, kinds: kinds)
             }.assumeIsolated().whenComplete(body)
         }
+    }
+
+    /// The encoding of a collection answer (list, watch) for this client and scope; nil: 406.
+    func encoding(_ store: CacheStore) throws -> AnswerEncoding? {
+        let hasJSON = formats.prefersProtobuf
+            ? try store.hasObjects(gvr: collection.gvr, namespace: namespace, format: .json) : true
+        return AnswerEncoding.choose(formats, hasJSONObjects: hasJSON)
     }
 }
 
@@ -58,7 +69,8 @@ final class GetAnswer: LocalResponder {
     }
 
     private enum Outcome: Sendable {
-        case found([UInt8])
+        case found([UInt8], AnswerEncoding)
+        case notAcceptable
         case notFound
         case unknown
     }
@@ -67,9 +79,15 @@ final class GetAnswer: LocalResponder {
         let ctx = self.ctx, name = self.name
         ctx.metrics.answered("get")
         ctx.reader.run(on: writer.eventLoop) { store -> Outcome in
-            if let obj = try store.get(gvr: ctx.collection.gvr, namespace: ctx.namespace, name: name), obj.format == .json,
+            if let obj = try store.get(gvr: ctx.collection.gvr, namespace: ctx.namespace, name: name),
                ctx.filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: obj.fieldMap) == nil {
-                return .found(obj.body)
+                guard let encoding = AnswerEncoding.choose(ctx.formats, object: obj.format) else { return .notAcceptable }
+                let kinds = ctx.reader.kinds.lookup(ctx.collection)
+                let body = try encoding.body(of: obj, kinds: kinds)
+                switch encoding {
+                case .json: return .found(body + [0x0A], .json)
+                case .protobuf: return .found(ProtoObjectWriter.encode(typeMeta: kinds.typeMeta, message: body), .protobuf)
+                }
             }
             if try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: "") != nil {
                 return .notFound
@@ -78,14 +96,14 @@ final class GetAnswer: LocalResponder {
         }.assumeIsolated().whenComplete { [self] result in
             guard !cancelled else { return }
             switch result {
-            case .success(.found(let body)):
-                var head = LocalResponseWriter.streamingHead()
-                head.headers.add(name: "Content-Length", value: String(body.count + 1))
+            case .success(.found(let body, let encoding)):
+                var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
+                head.headers.add(name: "Content-Length", value: String(body.count))
                 writer.head(head)
-                var buf = ByteBuffer(bytes: body)
-                buf.writeInteger(UInt8(ascii: "\n"))
-                writer.body(buf)
+                writer.body(ByteBuffer(bytes: body))
                 writer.end()
+            case .success(.notAcceptable):
+                writer.finish(with: .notAcceptable("\(ctx.collection.resource) \"\(name)\" is cached as JSON"))
             case .success(.notFound):
                 writer.finish(with: .notFound(ctx.collection, name: name))
             case .success(.unknown):

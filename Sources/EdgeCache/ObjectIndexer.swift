@@ -1,5 +1,6 @@
 import CacheStore
 import KubeJSON
+import KubeProto
 import Selectors
 
 /// What the cache extracts from each object of one resource while the bytes stream past: the
@@ -8,6 +9,8 @@ import Selectors
 struct ObjectIndexer: Sendable {
     let support: ResourceFieldLabels
     let paths: FieldPaths
+    /// The same slots, found by field number in protobuf bodies.
+    let protoPaths: ProtoFieldPaths
     private let sources: [(label: String, source: FieldValueSource, paths: [[String]])]
 
     init(group: String, resource: String) {
@@ -20,6 +23,7 @@ struct ObjectIndexer: Sendable {
             sources.append((field.label, field.source, ps))
         }
         paths = FieldPaths(all)
+        protoPaths = ProtoFieldPaths(json: paths, group: group, resource: resource)
         self.sources = sources
     }
 
@@ -55,10 +59,12 @@ struct ObjectIndexer: Sendable {
         return out
     }
 
-    func stored(_ collection: Collection, meta: ObjectMeta, body: [UInt8]) -> StoredObject {
+    /// `body`: JSON with kind and apiVersion, or the protobuf object message (no envelope; the
+    /// kind comes from the KindRegistry when it is served).
+    func stored(_ collection: Collection, meta: ObjectMeta, body: [UInt8], format: BodyFormat = .json) -> StoredObject {
         StoredObject(gvr: collection.gvr, namespace: meta.namespace, name: meta.name,
                      resourceVersion: meta.resourceVersion, labels: meta.labels,
-                     fields: fields(meta).sorted { $0.key < $1.key }, format: .json, body: body)
+                     fields: fields(meta).sorted { $0.key < $1.key }, format: format, body: body)
     }
 }
 

@@ -1,5 +1,6 @@
 import CacheStore
 import KubeJSON
+import KubeProto
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
@@ -16,6 +17,7 @@ final class ObjectTee: ResponseInterceptor {
     private var heldHead: HTTPResponseHead?
     private var body: [UInt8] = []
     private var capturing = false
+    private var format: BodyFormat = .json
     private var status: UInt = 0
     static let maxObjectSize = 4 << 20
 
@@ -27,7 +29,9 @@ final class ObjectTee: ResponseInterceptor {
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
         status = head.status.code
-        capturing = ResponseShape.isPlainJSON(head)
+        let shape = ResponseShape.format(head)
+        capturing = shape != nil
+        format = shape ?? .json
         if capturing && purpose == .get && ctx.filter != nil {
             heldHead = head
         } else {
@@ -59,7 +63,7 @@ final class ObjectTee: ResponseInterceptor {
             let c = ctx.collection, ns = ctx.namespace, name = self.name
             ctx.writer.submit(cost: 64, "forget \(c.gvr)") { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
         }
-        guard capturing, let meta = try? ObjectMeta.parse(body, fields: ctx.indexer.paths), !meta.name.isEmpty else {
+        guard capturing, let (meta, stored) = parsed(), !meta.name.isEmpty else {
             release(to: sink)
             return
         }
@@ -80,10 +84,33 @@ final class ObjectTee: ResponseInterceptor {
         }
         guard meta.kind != "Status", purpose == .get || !ctx.drops(meta) else { return }
         ctx.kinds.learn(c, kind: meta.kind ?? "", apiVersion: meta.apiVersion ?? "", writer: ctx.writer)
-        var trimmed = body
-        while let last = trimmed.last, last == 0x0A || last == 0x20 || last == 0x0D || last == 0x09 { trimmed.removeLast() }
-        let obj = ctx.indexer.stored(c, meta: meta, body: trimmed)
+        let obj = ctx.indexer.stored(c, meta: meta, body: stored, format: format)
         ctx.writer.submit(cost: body.count, "object \(c.gvr)") { _ = try $0.upsert(obj, onlyIfNewer: true) }
+    }
+
+    /// The object's metadata and the bytes to store: JSON without trailing whitespace, or the
+    /// protobuf envelope's object message (its kind goes to the KindRegistry).
+    private func parsed() -> (ObjectMeta, [UInt8])? {
+        switch format {
+        case .json:
+            guard let meta = try? ObjectMeta.parse(body, fields: ctx.indexer.paths) else { return nil }
+            var trimmed = body
+            while let last = trimmed.last, last == 0x0A || last == 0x20 || last == 0x0D || last == 0x09 { trimmed.removeLast() }
+            return (meta, trimmed)
+        case .protobuf:
+            guard let envelope = try? ProtoEnvelope.parse(body), envelope.contentEncoding.isEmpty else { return nil }
+            let message = Array(body[envelope.raw])
+            if envelope.typeMeta.kind == "Status" {
+                var meta = ObjectMeta()
+                meta.kind = "Status"
+                meta.name = "status"
+                return (meta, message)
+            }
+            guard let meta = try? ProtoObjectMeta.parse(message, fields: ctx.indexer.protoPaths, typeMeta: envelope.typeMeta) else {
+                return nil
+            }
+            return (meta, message)
+        }
     }
 
     func abort() {}

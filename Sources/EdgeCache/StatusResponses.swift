@@ -40,6 +40,12 @@ struct StatusResponses {
         StatusResponses(StatusBody(message: "outpost: \(message)", reason: .serviceUnavailable, code: 503))
     }
 
+    /// The client takes neither protobuf nor JSON in the form the cache holds (a protobuf-only
+    /// client and objects cached as JSON), worded like the apiserver's 406.
+    static func notAcceptable(_ what: String) -> StatusResponses {
+        StatusResponses(StatusBody(message: "outpost (offline): \(what); only JSON can be served for it", reason: .notAcceptable, code: 406))
+    }
+
     static func gone(_ message: String) -> StatusResponses {
         StatusResponses(StatusBody(message: message, reason: .expired, code: 410))
     }

@@ -1,3 +1,4 @@
+import CacheStore
 import Filters
 import KubeJSON
 import Logging
@@ -33,17 +34,21 @@ struct TeeContext {
 
 /// The pass-through decisions a streaming tee (list, watch) makes about its response.
 struct StreamTeeMode {
-    /// The body is plain JSON the tee can split.
+    /// The body is plain JSON or Kubernetes protobuf, which the tee can split.
     var active = false
-    /// A filter applies: the body is re-emitted piece by piece, without Content-Length.
+    var format: BodyFormat = .json
+    /// A filter applies: the body is re-emitted piece by piece (a JSON body without
+    /// Content-Length; a protobuf list keeps its length: dropped items are masked).
     var rewriting = false
     /// Splitting failed: the rest goes through untouched and nothing more is cached.
     var broken = false
 
     mutating func head(_ head: HTTPResponseHead, filtered: Bool, to sink: ResponseSink) {
-        active = ResponseShape.isPlainJSON(head)
+        let shape = ResponseShape.format(head)
+        active = shape != nil
+        format = shape ?? .json
         rewriting = active && filtered
-        sink.sendHead(rewriting ? ResponseShape.withoutContentLength(head) : head)
+        sink.sendHead(rewriting && format == .json ? ResponseShape.withoutContentLength(head) : head)
     }
 
     /// Sends `buffer` on unless the tee rewrites it; returns whether the tee should split it.
@@ -61,15 +66,23 @@ struct StreamTeeMode {
 enum ResponseShape {
     /// A plain JSON object/list/watch stream: 2xx, `application/json` without `as=` (a Table or
     /// PartialObjectMetadata response must never reach the cache), not compressed.
-    static func isPlainJSON(_ head: HTTPResponseHead) -> Bool {
-        guard head.status.code >= 200 && head.status.code < 300 else { return false }
+    static func isPlainJSON(_ head: HTTPResponseHead) -> Bool { format(head) == .json }
+
+    /// The body's format when the tee can read it: 2xx, not compressed, `application/json` or
+    /// `application/vnd.kubernetes.protobuf` (`;stream=watch` for watches), and no `as=`.
+    static func format(_ head: HTTPResponseHead) -> BodyFormat? {
+        guard head.status.code >= 200 && head.status.code < 300 else { return nil }
         if let enc = head.headers.first(name: "content-encoding"), !enc.isEmpty, enc.lowercased() != "identity" {
-            return false
+            return nil
         }
-        guard let ct = head.headers.first(name: "content-type") else { return false }
+        guard let ct = head.headers.first(name: "content-type") else { return nil }
         let parts = ct.lowercased().split(separator: ";").map { $0.trimmingSpaces() }
-        guard parts.first == "application/json" else { return false }
-        return !parts.dropFirst().contains { $0.hasPrefix("as=") }
+        guard !parts.dropFirst().contains(where: { $0.hasPrefix("as=") }) else { return nil }
+        switch parts.first {
+        case "application/json": return .json
+        case "application/vnd.kubernetes.protobuf": return .protobuf
+        default: return nil
+        }
     }
 
     static func withoutContentLength(_ head: HTTPResponseHead) -> HTTPResponseHead {

@@ -1,5 +1,6 @@
 import CacheStore
 import KubeJSON
+import KubeProto
 import KubeRequest
 import NIOCore
 import OutpostProxy
@@ -21,6 +22,8 @@ final class WatchAnswer: LocalResponder {
     private var timeoutTimer: Scheduled<Void>?
     private var bookmarkTimer: Scheduled<Void>?
     private var bookmark: [UInt8] = []
+    private var encoding: AnswerEncoding = .json
+    private var kinds = KindRegistry.Kinds(kind: "", apiVersion: "")
     private static let batchSize = 256
     /// The apiserver's default when the client gives no timeoutSeconds (its min-request-timeout).
     static let defaultTimeout: Int64 = 1800
@@ -34,8 +37,9 @@ final class WatchAnswer: LocalResponder {
 
     private enum Plan: Sendable {
         case noScope
-        case expired(requested: String, current: String)
-        case hold(rv: String, kinds: KindRegistry.Kinds, initial: CacheReader.Batch?)
+        case notAcceptable
+        case expired(requested: String, current: String, encoding: AnswerEncoding)
+        case hold(rv: String, kinds: KindRegistry.Kinds, encoding: AnswerEncoding, initial: CacheReader.Batch?)
     }
 
     func start(_ writer: LocalResponseWriter) {
@@ -49,14 +53,16 @@ final class WatchAnswer: LocalResponder {
                 return .noScope
             }
             let kinds = ctx.reader.kinds.lookup(ctx.collection)
+            guard let encoding = try ctx.encoding(store) else { return .notAcceptable }
             if !wantsInitial, let want = UInt64(requested), let have = UInt64(scope.resourceVersion), want < have {
-                return .expired(requested: requested, current: scope.resourceVersion)
+                return .expired(requested: requested, current: scope.resourceVersion, encoding: encoding)
             }
             let initial = wantsInitial
                 ? try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: nil,
-                                        selection: selection, filter: ctx.filter, count: Self.batchSize)
+                                        selection: selection, filter: ctx.filter, count: Self.batchSize,
+                                        encoding: encoding, kinds: kinds)
                 : nil
-            return .hold(rv: scope.resourceVersion, kinds: kinds, initial: initial)
+            return .hold(rv: scope.resourceVersion, kinds: kinds, encoding: encoding, initial: initial)
         }.assumeIsolated().whenComplete { [self] result in
             guard !cancelled else { return }
             switch result {
@@ -64,19 +70,40 @@ final class WatchAnswer: LocalResponder {
                 writer.finish(with: .unavailable("the local cache could not be read: \(error)"))
             case .success(.noScope):
                 writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "a watch of"))
-            case .success(.expired(let want, let have)):
-                writer.head(LocalResponseWriter.streamingHead())
-                let status = StatusBody(message: "too old resource version: \(want) (\(have))", reason: .expired, code: 410)
-                writer.body(ByteBuffer(bytes: WatchEventWriter.event(type: .error, object: status.serialized(trailingNewline: false))))
+            case .success(.notAcceptable):
+                writer.finish(with: .notAcceptable("some \(ctx.collection.resource) are cached as JSON"))
+            case .success(.expired(let want, let have, let encoding)):
+                writer.head(LocalResponseWriter.streamingHead(contentType: Self.contentType(encoding)))
+                let message = "too old resource version: \(want) (\(have))"
+                switch encoding {
+                case .json:
+                    let status = StatusBody(message: message, reason: .expired, code: 410)
+                    writer.body(ByteBuffer(bytes: WatchEventWriter.event(type: .error, object: status.serialized(trailingNewline: false))))
+                case .protobuf:
+                    let status = ProtoStatusWriter.message(message: message, reason: StatusReason.expired.rawValue, code: 410)
+                    writer.body(ByteBuffer(bytes: ProtoWatchWriter.frame(type: .error, typeMeta: ProtoStatusWriter.typeMeta, object: status)))
+                }
                 writer.end()
-            case .success(.hold(let rv, let kinds, let initial)):
-                bookmark = WatchEventWriter.bookmark(kind: kinds.kind, apiVersion: kinds.apiVersion, resourceVersion: rv)
-                writer.head(LocalResponseWriter.streamingHead())
+            case .success(.hold(let rv, let kinds, let encoding, let initial)):
+                self.encoding = encoding
+                self.kinds = kinds
+                switch encoding {
+                case .json:
+                    bookmark = WatchEventWriter.bookmark(kind: kinds.kind, apiVersion: kinds.apiVersion, resourceVersion: rv)
+                case .protobuf:
+                    bookmark = ProtoWatchWriter.bookmark(typeMeta: kinds.typeMeta, resourceVersion: rv)
+                }
+                writer.head(LocalResponseWriter.streamingHead(contentType: Self.contentType(encoding)))
                 writer.flush()
                 armTimers(writer)
                 if let initial { sendInitial(initial, writer: writer) }
             }
         }
+    }
+
+    /// What the apiserver calls a watch stream's media type.
+    static func contentType(_ encoding: AnswerEncoding) -> String {
+        encoding == .protobuf ? "application/vnd.kubernetes.protobuf;stream=watch" : "application/json"
     }
 
     private func armTimers(_ writer: LocalResponseWriter) {
@@ -99,12 +126,15 @@ final class WatchAnswer: LocalResponder {
         guard !cancelled else { return }
         var out: [UInt8] = []
         for body in batch.bodies {
-            body.withUnsafeBytes { WatchEventWriter.write(type: .added, object: $0, into: &out) }
+            switch encoding {
+            case .json: body.withUnsafeBytes { WatchEventWriter.write(type: .added, object: $0, into: &out) }
+            case .protobuf: out += ProtoWatchWriter.frame(type: .added, typeMeta: kinds.typeMeta, object: body)
+            }
         }
         if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
         writer.flush()
         guard let next = batch.next else { return }
-        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize) { [self] result in
+        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
             guard !cancelled else { return }
             if case .success(let batch) = result { sendInitial(batch, writer: writer) }
         }

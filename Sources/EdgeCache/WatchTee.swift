@@ -1,5 +1,6 @@
 import CacheStore
 import KubeJSON
+import KubeProto
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
@@ -12,6 +13,8 @@ final class WatchTee: ResponseInterceptor {
     private let ctx: TeeContext
     private let selection: Selection
     private var splitter: WatchEventSplitter
+    /// Set at the head for a protobuf stream (length-framed WatchEvents).
+    private var protoSplitter: ProtoWatchSplitter?
     private var mode = StreamTeeMode()
     private var ops: [CacheOp] = []
     private var opBytes = 0
@@ -28,17 +31,34 @@ final class WatchTee: ResponseInterceptor {
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
         mode.head(head, filtered: ctx.filter != nil, to: sink)
+        if mode.active && mode.format == .protobuf {
+            protoSplitter = ProtoWatchSplitter(fieldPaths: ctx.indexer.protoPaths)
+        }
     }
 
     func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
         guard mode.passThrough(buffer, to: sink) else { return }
         do {
             var out = ByteBuffer()
-            try buffer.withReadableBytes { bytes in
-                try splitter.feed(bytes) { event in
-                    if handle(event) && mode.rewriting {
-                        out.writeBytes(event.eventBytes)
-                        out.writeInteger(UInt8(ascii: "\n"))
+            if protoSplitter != nil {
+                try buffer.withReadableBytes { bytes in
+                    try protoSplitter!.feed(bytes) { event in
+                        let kept = handle(type: event.type, meta: event.meta, format: .protobuf,
+                                          kind: event.typeMeta.kind, apiVersion: event.typeMeta.apiVersion,
+                                          object: event.object)
+                        if kept && mode.rewriting { out.writeBytes(event.frame) }
+                    }
+                }
+            } else {
+                try buffer.withReadableBytes { bytes in
+                    try splitter.feed(bytes) { event in
+                        let kept = handle(type: event.type, meta: event.meta, format: .json,
+                                          kind: event.meta.kind ?? "", apiVersion: event.meta.apiVersion ?? "",
+                                          object: event.objectBytes)
+                        if kept && mode.rewriting {
+                            out.writeBytes(event.eventBytes)
+                            out.writeInteger(UInt8(ascii: "\n"))
+                        }
                     }
                 }
             }
@@ -60,17 +80,17 @@ final class WatchTee: ResponseInterceptor {
     }
 
     /// Records the event's effect; returns whether the client should see it.
-    private func handle(_ event: WatchEvent) -> Bool {
-        let meta = event.meta
-        switch event.type {
+    private func handle(type: WatchEventType, meta: ObjectMeta, format: BodyFormat, kind: String, apiVersion: String,
+                        object: UnsafeRawBufferPointer) -> Bool {
+        switch type {
         case .added, .modified:
             if ctx.drops(meta) { return false }
-            ctx.kinds.learn(ctx.collection, kind: meta.kind ?? "", apiVersion: meta.apiVersion ?? "", writer: ctx.writer)
-            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(event.objectBytes))
+            ctx.kinds.learn(ctx.collection, kind: kind, apiVersion: apiVersion, writer: ctx.writer)
+            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(object), format: format)
             append(.upsert(obj, onlyIfNewer: true), cost: obj.body.count)
         case .deleted:
             if ctx.drops(meta) { return false }
-            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(event.objectBytes))
+            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(object), format: format)
             if !selection.isEverything && !selection.matches(labels: obj.labels, fields: obj.fieldMap) {
                 // A selector watch reports an object leaving the selection as DELETED; it still
                 // exists (other scopes may hold it): keep its newest state.
