@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "SelectorsTests", dependencies: ["Selectors"]),
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
         .testTarget(name: "KubeProtoTests", dependencies: ["KubeProto", "KubeJSON"], exclude: ["Fixtures"]),
-        .testTarget(name: "KubeProtoJSONTests", dependencies: ["KubeProtoJSON"], exclude: ["Fixtures"]),
+        .testTarget(name: "KubeProtoJSONTests", dependencies: ["KubeProtoJSON", "KubeProto"], exclude: ["Fixtures"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
         .testTarget(name: "FiltersTests", dependencies: ["Filters"]),
         .testTarget(name: "OutpostCLITests", dependencies: ["OutpostCLI"]),

@@ -50,8 +50,18 @@ public struct ProtoReader {
         self.base = base
     }
 
+    /// A reader over `buffer[range]` whose offsets (in errors, `absoluteOffset` and
+    /// `readLengthDelimitedRange`) are indexes into `buffer`: for walking a sub-message found
+    /// by range without losing track of where it is. `range` must lie within `buffer`.
+    public init(_ buffer: UnsafeRawBufferPointer, range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= buffer.count, "ProtoReader: range outside buffer")
+        self.init(UnsafeRawBufferPointer(rebasing: buffer[range]), base: range.lowerBound)
+    }
+
     public var isAtEnd: Bool { offset >= buffer.count }
     public var remaining: Int { buffer.count - offset }
+    /// `base + offset`: where the next byte is, in the coordinates errors use.
+    public var absoluteOffset: Int { base + offset }
 
     @inline(__always) func error(_ kind: ProtoError.Kind, at pos: Int? = nil) -> ProtoError {
         ProtoError(kind, offset: base + (pos ?? offset))
@@ -100,6 +110,21 @@ public struct ProtoReader {
         let r = offset..<(offset + Int(len))
         offset = r.upperBound
         return UnsafeRawBufferPointer(rebasing: buffer[r])
+    }
+
+    /// `readLengthDelimited`, returning where the payload is instead of the bytes: a range in
+    /// absolute offsets (`base`-relative, like errors), so with `init(_:range:)` it indexes the
+    /// outer buffer and can be kept, compared or sliced after the reader is gone.
+    @inline(__always)
+    public mutating func readLengthDelimitedRange() throws(ProtoError) -> Range<Int> {
+        let start = offset
+        let len = try readVarint()
+        guard len <= UInt64(remaining) else {
+            throw error(len > UInt64(Int32.max) ? .lengthTooLarge : .truncated, at: start)
+        }
+        let lower = offset
+        offset += Int(len)
+        return (base + lower)..<(base + offset)
     }
 
     public mutating func readFixed32() throws(ProtoError) -> UInt32 {

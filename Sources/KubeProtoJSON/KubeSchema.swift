@@ -4,6 +4,8 @@
 ///
 /// The table is a string literal, decoded once on first use (a `static let`, so thread-safe):
 /// thousands of struct literals would cost seconds of type-checking on every clean build.
+import KubeProto
+
 private extension Array where Element == String {
     var pair: (String, String)? { count == 2 ? (self[0], self[1]) : nil }
 }
@@ -38,7 +40,7 @@ final class KubeSchema: Sendable {
 
         /// The wire type this field's values use (2 for anything length-delimited). Repeated
         /// varints may also arrive packed (2); the walker accepts both.
-        var wireType: WireType {
+        var wireType: ProtoWireType {
             if map { return .lengthDelimited }
             switch type {
             case .int32, .int64, .bool: return .varint

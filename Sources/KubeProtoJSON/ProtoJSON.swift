@@ -1,3 +1,5 @@
+import KubeProto
+
 /// Converts Kubernetes protobuf objects into the JSON the apiserver would have written for them,
 /// so an object only a protobuf client (kubelet) cached can be served to a JSON client (kubectl)
 /// while offline.
@@ -71,73 +73,24 @@ public enum ProtoJSON {
     }
 
     /// Converts a complete protobuf response body: the `k8s\0` magic and `runtime.Unknown`
-    /// envelope, whose typeMeta names the kind.
+    /// envelope (parsed by `KubeProto.ProtoEnvelope`), whose typeMeta names the kind.
+    /// Not an envelope (no magic, or no kind) → `.notAnEnvelope`; a `contentEncoding` →
+    /// `.unsupportedContentEncoding`. A missing `raw` is an empty object (proto semantics).
     public static func convert(envelope: [UInt8], includeTypeMeta: Bool = true) throws(ProtoJSONError) -> [UInt8] {
-        let e = try ProtoEnvelope(envelope)
-        return try convert(message: Array(envelope[e.raw]), kind: e.kind, apiVersion: e.apiVersion, includeTypeMeta: includeTypeMeta)
-    }
-}
-
-/// The apiserver's protobuf framing: `k8s\0` followed by a `runtime.Unknown`
-/// {1 typeMeta {1 apiVersion, 2 kind}, 2 raw, 3 contentEncoding, 4 contentType}.
-public struct ProtoEnvelope: Sendable, Equatable {
-    public static let magic: [UInt8] = [0x6B, 0x38, 0x73, 0x00]
-
-    public var apiVersion: String
-    public var kind: String
-    /// Where the object's message is, in the bytes given to `init`.
-    public var raw: Range<Int>
-    public var contentEncoding: String
-    public var contentType: String
-
-    public init(_ bytes: [UInt8]) throws(ProtoJSONError) {
-        let r: Result<ProtoEnvelope, ProtoJSONError> = bytes.withUnsafeBytes { buf in
-            Result { () throws(ProtoJSONError) in try ProtoEnvelope(buf) }
-        }
-        self = try r.get()
-    }
-
-    public init(_ bytes: UnsafeRawBufferPointer) throws(ProtoJSONError) {
-        guard bytes.count >= 4, bytes[0] == 0x6B, bytes[1] == 0x38, bytes[2] == 0x73, bytes[3] == 0 else {
-            throw ProtoJSONError(.notAnEnvelope, offset: 0)
-        }
-        var apiVersion = "", kind = "", encoding = "", type = ""
-        var raw: Range<Int>? = nil
-        var r = WireReader(bytes, range: 4..<bytes.count)
-        func string(_ range: Range<Int>) -> String {
-            String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self)
-        }
-        while !r.isAtEnd {
-            let (num, wt) = try r.readTag()
-            guard (1...4).contains(num) else { try r.skip(wt, field: num); continue }
-            guard wt == .lengthDelimited else {
-                throw ProtoJSONError(.unsupportedWireType(field: num, wireType: wt.rawValue), offset: r.position)
-            }
-            let v = try r.readLengthDelimited()
-            switch num {
-            case 1:
-                var t = WireReader(bytes, range: v)
-                while !t.isAtEnd {
-                    let (n, twt) = try t.readTag()
-                    if (n == 1 || n == 2) && twt == .lengthDelimited {
-                        let s = string(try t.readLengthDelimited())
-                        if n == 1 { apiVersion = s } else { kind = s }
-                    } else {
-                        try t.skip(twt, field: n)
-                    }
+        let r: Result<[UInt8], ProtoJSONError> = envelope.withUnsafeBytes { body in
+            Result { () throws(ProtoJSONError) -> [UInt8] in
+                guard ProtoEnvelope.hasMagic(body) else { throw ProtoJSONError(.notAnEnvelope, offset: 0) }
+                let e: ProtoEnvelope
+                do throws(ProtoError) { e = try ProtoEnvelope.parse(body) } catch { throw ProtoJSONError(error) }
+                guard !e.typeMeta.kind.isEmpty else { throw ProtoJSONError(.notAnEnvelope, offset: 4) }
+                guard e.contentEncoding.isEmpty else {
+                    throw ProtoJSONError(.unsupportedContentEncoding(e.contentEncoding), offset: 4)
                 }
-            case 2: raw = v
-            case 3: encoding = string(v)
-            default: type = string(v)
+                return try convert(message: UnsafeRawBufferPointer(rebasing: body[e.raw]), kind: e.typeMeta.kind,
+                                   apiVersion: e.typeMeta.apiVersion, includeTypeMeta: includeTypeMeta)
             }
         }
-        guard let raw, !kind.isEmpty else { throw ProtoJSONError(.notAnEnvelope, offset: 4) }
-        guard encoding.isEmpty else { throw ProtoJSONError(.unsupportedContentEncoding(encoding), offset: 4) }
-        self.apiVersion = apiVersion
-        self.kind = kind
-        self.raw = raw
-        self.contentEncoding = encoding
-        self.contentType = type
+        return try r.get()
     }
 }
 
@@ -202,20 +155,20 @@ struct Walker {
         }
 
         // Pass 1: index the wire fields (any order, repeats allowed) by descriptor field.
-        var r = WireReader(buf, range: range)
+        var r = ProtoReader(buf, range: range)
         while !r.isAtEnd {
-            let (num, wt) = try r.readTag()
-            let fi = msg.fieldIndex(num)
-            if fi < 0 { try r.skip(wt, field: num); continue }
+            let tag = try r.nextTag()
+            let fi = msg.fieldIndex(tag.field)
+            if fi < 0 { try r.skipUnknown(tag); continue }
             let f = msg.fields[fi]
             let o: Occ
-            if wt == .varint && f.wireType == .varint {
-                o = Occ(start: Int(bitPattern: UInt(try r.readVarint())), end: -1, next: -1)
-            } else if wt == .lengthDelimited && (f.wireType == .lengthDelimited || f.repeated) {
-                let v = try r.readLengthDelimited()
+            if tag.wireType == .varint && f.wireType == .varint {
+                o = Occ(start: Int(bitPattern: UInt(try r.varint())), end: -1, next: -1)
+            } else if tag.wireType == .lengthDelimited && (f.wireType == .lengthDelimited || f.repeated) {
+                let v = try r.payloadRange()
                 o = Occ(start: v.lowerBound, end: v.upperBound, next: -1)
             } else {
-                throw ProtoJSONError(.unsupportedWireType(field: num, wireType: wt.rawValue), offset: r.position)
+                throw ProtoJSONError(.unsupportedWireType(field: tag.field, wireType: tag.wireType.rawValue), offset: r.absoluteOffset)
             }
             let idx = Int32(occ.count)
             occ.append(o)
@@ -269,11 +222,11 @@ struct Walker {
                     let o = occ[Int(i)]
                     if !o.isVarint && f.wireType == .varint {
                         // Packed varints.
-                        var p = WireReader(buf, range: o.range)
+                        var p = ProtoReader(buf, range: o.range)
                         while !p.isAtEnd {
                             if !firstElement { out.append(0x2C) }
                             firstElement = false
-                            writeVarint(f.type, try p.readVarint())
+                            writeVarint(f.type, try p.varint())
                         }
                     } else {
                         if !firstElement { out.append(0x2C) }
@@ -411,14 +364,15 @@ struct Walker {
         case .message(let m): try writeObject(m, buf, o.range, typeMeta: nil, depth: depth + 1)
         case .time, .microTime:
             var seconds: UInt64 = 0, nanos: UInt64 = 0
-            var r = WireReader(buf, range: o.range)
+            var r = ProtoReader(buf, range: o.range)
             while !r.isAtEnd {
-                let (n, wt) = try r.readTag()
+                let tag = try r.nextTag()
+                let (n, wt) = (tag.field, tag.wireType)
                 if (n == 1 || n == 2) && wt == .varint {
-                    let v = try r.readVarint()
+                    let v = try r.varint()
                     if n == 1 { seconds = v } else { nanos = v }
                 } else {
-                    try r.skip(wt, field: n)
+                    try r.skipUnknown(tag)
                 }
             }
             if o.start == o.end { null(); return }   // Time.Unmarshal: empty → zero time
@@ -426,18 +380,20 @@ struct Walker {
                               micro: t == .microTime, to: &out)
         case .duration:
             var d: UInt64 = 0
-            var r = WireReader(buf, range: o.range)
+            var r = ProtoReader(buf, range: o.range)
             while !r.isAtEnd {
-                let (n, wt) = try r.readTag()
-                if n == 1 && wt == .varint { d = try r.readVarint() } else { try r.skip(wt, field: n) }
+                let tag = try r.nextTag()
+                let (n, wt) = (tag.field, tag.wireType)
+                if n == 1 && wt == .varint { d = try r.varint() } else { try r.skipUnknown(tag) }
             }
             GoJSON.appendDuration(Int64(bitPattern: d), to: &out)
         case .quantity:
             var s: Range<Int>? = nil
-            var r = WireReader(buf, range: o.range)
+            var r = ProtoReader(buf, range: o.range)
             while !r.isAtEnd {
-                let (n, wt) = try r.readTag()
-                if n == 1 && wt == .lengthDelimited { s = try r.readLengthDelimited() } else { try r.skip(wt, field: n) }
+                let tag = try r.nextTag()
+                let (n, wt) = (tag.field, tag.wireType)
+                if n == 1 && wt == .lengthDelimited { s = try r.payloadRange() } else { try r.skipUnknown(tag) }
             }
             if let s, !s.isEmpty {
                 GoJSON.appendString(UnsafeRawBufferPointer(rebasing: buf[s]), to: &out)
@@ -447,14 +403,15 @@ struct Walker {
         case .intOrString:
             var type: UInt64 = 0, intVal: UInt64 = 0
             var str: Range<Int> = 0..<0
-            var r = WireReader(buf, range: o.range)
+            var r = ProtoReader(buf, range: o.range)
             while !r.isAtEnd {
-                let (n, wt) = try r.readTag()
+                let tag = try r.nextTag()
+                let (n, wt) = (tag.field, tag.wireType)
                 switch (n, wt) {
-                case (1, .varint): type = try r.readVarint()
-                case (2, .varint): intVal = try r.readVarint()
-                case (3, .lengthDelimited): str = try r.readLengthDelimited()
-                default: try r.skip(wt, field: n)
+                case (1, .varint): type = try r.varint()
+                case (2, .varint): intVal = try r.varint()
+                case (3, .lengthDelimited): str = try r.payloadRange()
+                default: try r.skipUnknown(tag)
                 }
             }
             switch type {
@@ -464,10 +421,11 @@ struct Walker {
             }
         case .rawExtension, .fieldsV1:
             var raw: Range<Int>? = nil
-            var r = WireReader(buf, range: o.range)
+            var r = ProtoReader(buf, range: o.range)
             while !r.isAtEnd {
-                let (n, wt) = try r.readTag()
-                if n == 1 && wt == .lengthDelimited { raw = try r.readLengthDelimited() } else { try r.skip(wt, field: n) }
+                let tag = try r.nextTag()
+                let (n, wt) = (tag.field, tag.wireType)
+                if n == 1 && wt == .lengthDelimited { raw = try r.payloadRange() } else { try r.skipUnknown(tag) }
             }
             guard let raw else { null(); return }
             guard GoJSON.compactJSON(UnsafeRawBufferPointer(rebasing: buf[raw]), to: &out) else {
@@ -483,15 +441,16 @@ struct Walker {
     /// `ExtraValue`-style message: its repeated field 1 as a JSON array; nil slice → null.
     mutating func writeWrapper(_ m: Int, _ buf: UnsafeRawBufferPointer, _ range: Range<Int>, depth: Int) throws(ProtoJSONError) {
         let f = schema.messages[m].fields[0]
-        var r = WireReader(buf, range: range)
+        var r = ProtoReader(buf, range: range)
         var any = false
         while !r.isAtEnd {
-            let (n, wt) = try r.readTag()
-            guard n == 1 else { try r.skip(wt, field: n); continue }
-            guard wt == f.wireType else { throw ProtoJSONError(.unsupportedWireType(field: n, wireType: wt.rawValue), offset: r.position) }
+            let tag = try r.nextTag()
+            let (n, wt) = (tag.field, tag.wireType)
+            guard n == 1 else { try r.skipUnknown(tag); continue }
+            guard wt == f.wireType else { throw ProtoJSONError(.unsupportedWireType(field: n, wireType: wt.rawValue), offset: r.absoluteOffset) }
             out.append(any ? 0x2C : 0x5B)
             any = true
-            let v = try r.readLengthDelimited()
+            let v = try r.payloadRange()
             try writeValue(f.type, buf, Occ(start: v.lowerBound, end: v.upperBound, next: -1), depth: depth)
         }
         if any { out.append(0x5D) } else { null() }
@@ -504,24 +463,25 @@ struct Walker {
         var i = head
         while i >= 0 {
             let o = occ[Int(i)]
-            var r = WireReader(buf, range: o.range)
+            var r = ProtoReader(buf, range: o.range)
             var k: Range<Int> = o.start..<o.start
             var v: Occ? = nil
             while !r.isAtEnd {
-                let (n, wt) = try r.readTag()
+                let tag = try r.nextTag()
+                let (n, wt) = (tag.field, tag.wireType)
                 if n == 1 && wt == .lengthDelimited {
-                    k = try r.readLengthDelimited()
+                    k = try r.payloadRange()
                 } else if n == 2 && wt == f.wireType {
                     if wt == .varint {
-                        v = Occ(start: Int(bitPattern: UInt(try r.readVarint())), end: -1, next: -1)
+                        v = Occ(start: Int(bitPattern: UInt(try r.varint())), end: -1, next: -1)
                     } else {
-                        let vr = try r.readLengthDelimited()
+                        let vr = try r.payloadRange()
                         v = Occ(start: vr.lowerBound, end: vr.upperBound, next: -1)
                     }
                 } else if n == 1 || n == 2 {
-                    throw ProtoJSONError(.unsupportedWireType(field: n, wireType: wt.rawValue), offset: r.position)
+                    throw ProtoJSONError(.unsupportedWireType(field: n, wireType: wt.rawValue), offset: r.absoluteOffset)
                 } else {
-                    try r.skip(wt, field: n)
+                    try r.skipUnknown(tag)
                 }
             }
             entries.append((k, v))
@@ -562,5 +522,30 @@ struct Walker {
             if x != y { return x < y ? -1 : 1 }
         }
         return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+}
+
+/// The converter's view of `KubeProto.ProtoReader`: the same reads, throwing `ProtoJSONError`.
+extension ProtoReader {
+    @inline(__always) mutating func nextTag() throws(ProtoJSONError) -> ProtoTag {
+        do { return try readTag() } catch { throw ProtoJSONError(error) }
+    }
+
+    @inline(__always) mutating func varint() throws(ProtoJSONError) -> UInt64 {
+        do { return try readVarint() } catch { throw ProtoJSONError(error) }
+    }
+
+    /// A length-delimited payload's range, in the walker's buffer (`init(_:range:)`).
+    @inline(__always) mutating func payloadRange() throws(ProtoJSONError) -> Range<Int> {
+        do { return try readLengthDelimitedRange() } catch { throw ProtoJSONError(error) }
+    }
+
+    /// Skips a field the schema does not name. Groups are deprecated and never produced by
+    /// Kubernetes; they are rejected rather than skipped (unsupportedWireType, after the tag).
+    @inline(__always) mutating func skipUnknown(_ t: ProtoTag) throws(ProtoJSONError) {
+        if t.wireType == .startGroup || t.wireType == .endGroup {
+            throw ProtoJSONError(.unsupportedWireType(field: t.field, wireType: t.wireType.rawValue), offset: absoluteOffset)
+        }
+        do { try skip(t, tagOffset: offset) } catch { throw ProtoJSONError(error) }
     }
 }

@@ -1,3 +1,5 @@
+import KubeProto
+
 /// Why a protobuf object could not be converted. `offset` is the byte offset in the message
 /// given to the converter (inside a merged copy when a singular message field occurred more
 /// than once on the wire — rare, and only from non-Go encoders).
@@ -37,4 +39,21 @@ public struct ProtoJSONError: Error, Equatable, Hashable, Sendable, CustomString
     }
 
     public var description: String { "ProtoJSONError(\(kind) at byte \(offset))" }
+}
+
+extension ProtoJSONError {
+    /// A wire error from `KubeProto.ProtoReader` / `ProtoEnvelope`, at the same offset.
+    init(_ e: ProtoError) {
+        let kind: Kind
+        switch e.kind {
+        case .truncated, .lengthTooLarge: kind = .truncated   // a length past the end is a cut message
+        case .overlongVarint: kind = .malformedVarint
+        case .badWireType, .badFieldNumber, .unmatchedEndGroup: kind = .invalidTag
+        case .wrongWireType(let field, let wireType): kind = .unsupportedWireType(field: field, wireType: wireType)
+        case .tooDeep: kind = .tooDeep
+        case .badMagic, .incomplete, .duplicateRaw, .itemTooLarge, .invalidWatchEvent, .poisoned:
+            kind = .notAnEnvelope   // framing errors of the envelope and the stream scanners
+        }
+        self.init(kind, offset: e.offset)
+    }
 }

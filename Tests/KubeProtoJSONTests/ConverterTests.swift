@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KubeProto
 @testable import KubeProtoJSON
 
 /// A tiny protobuf encoder for hand-built messages.
@@ -303,9 +304,12 @@ func escaped(_ bytes: [UInt8]) -> String {
     }
 
     @Test func envelopeErrors() {
-        #expect(throws: ProtoJSONError(.notAnEnvelope, offset: 0)) { _ = try ProtoEnvelope(Array("{}".utf8)) }
-        #expect(throws: ProtoJSONError(.notAnEnvelope, offset: 4)) { _ = try ProtoEnvelope(ProtoEnvelope.magic) }
+        #expect(throws: ProtoJSONError(.notAnEnvelope, offset: 0)) { _ = try ProtoJSON.convert(envelope: Array("{}".utf8)) }
+        #expect(throws: ProtoJSONError(.notAnEnvelope, offset: 0)) { _ = try ProtoJSON.convert(envelope: [0x6B, 0x38]) }
+        #expect(throws: ProtoJSONError(.notAnEnvelope, offset: 4)) { _ = try ProtoJSON.convert(envelope: ProtoEnvelope.magic) }
         let gz = ProtoEnvelope.magic + pb { p in p.msg(1) { $0.str(1, "v1"); $0.str(2, "Pod") }; p.bytes(2, []); p.str(3, "gzip") }
-        #expect(throws: ProtoJSONError(.unsupportedContentEncoding("gzip"), offset: 4)) { _ = try ProtoEnvelope(gz) }
+        #expect(throws: ProtoJSONError(.unsupportedContentEncoding("gzip"), offset: 4)) { _ = try ProtoJSON.convert(envelope: gz) }
+        // Wire errors inside the envelope keep their body offsets.
+        #expect(throws: ProtoJSONError(.truncated, offset: 5)) { _ = try ProtoJSON.convert(envelope: ProtoEnvelope.magic + [0x12, 0x05]) }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KubeProto
 @testable import KubeProtoJSON
 
 /// Fixtures captured from a real kube-apiserver v1.20.2 (namespace `protojson-fixtures`): for each
@@ -73,9 +74,9 @@ func normalizeGoEscapes(_ b: [UInt8]) -> [UInt8] {
     }
 
     @Test func envelopeNamesTheKind() throws {
-        let e = try ProtoEnvelope(try Fixtures.bytes("lease.pb"))
-        #expect(e.apiVersion == "coordination.k8s.io/v1")
-        #expect(e.kind == "Lease")
+        let e = try ProtoEnvelope.parse(try Fixtures.bytes("lease.pb"))
+        #expect(e.typeMeta.apiVersion == "coordination.k8s.io/v1")
+        #expect(e.typeMeta.kind == "Lease")
         #expect(e.contentEncoding == "")
         #expect(e.raw.lowerBound > 4)
     }
@@ -85,17 +86,18 @@ func normalizeGoEscapes(_ b: [UInt8]) -> [UInt8] {
     /// TypeMeta it gains kind/apiVersion first.
     @Test func listItemsOneAtATime() throws {
         let pb = try Fixtures.bytes("configmap-list.pb")
-        let e = try ProtoEnvelope(pb)
-        #expect(e.kind == "ConfigMapList")
+        let e = try ProtoEnvelope.parse(pb)
+        #expect(e.typeMeta.kind == "ConfigMapList")
         let list = try parseJSON(try Fixtures.bytes("configmap-list.json")) as! [String: Any]
         let items = list["items"] as! [Any]
         var converted: [[UInt8]] = []
         try pb.withUnsafeBytes { buf in
-            var r = WireReader(buf, range: e.raw)
+            var r = ProtoReader(buf, range: e.raw)
             while !r.isAtEnd {
-                let (num, wt) = try r.readTag()
-                guard num == 2 else { try r.skip(wt, field: num); continue }
-                let item = try r.readLengthDelimited()
+                let at = r.offset
+                let tag = try r.readTag()
+                guard tag.field == 2 else { try r.skip(tag, tagOffset: at); continue }
+                let item = try r.readLengthDelimitedRange()
                 converted.append(try ProtoJSON.convert(message: Array(pb[item]), kind: "ConfigMap", apiVersion: "v1",
                                                        includeTypeMeta: false))
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import KubeProto
 @testable import KubeProtoJSON
 
 /// SplitMix64: a seeded generator so a failure reproduces.
@@ -18,8 +19,8 @@ struct SeededRNG: RandomNumberGenerator {
 @Suite struct FuzzTests {
     func message(_ name: String) throws -> (bytes: [UInt8], kind: String, apiVersion: String) {
         let pb = try Fixtures.bytes("\(name).pb")
-        let e = try ProtoEnvelope(pb)
-        return (Array(pb[e.raw]), e.kind, e.apiVersion)
+        let e = try ProtoEnvelope.parse(pb)
+        return (Array(pb[e.raw]), e.typeMeta.kind, e.typeMeta.apiVersion)
     }
 
     /// Converts; if it succeeds, the output must parse as JSON.
@@ -62,7 +63,7 @@ struct SeededRNG: RandomNumberGenerator {
         for _ in 0..<2000 {
             let m = (0..<Int.random(in: 0..<64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
             _ = check(m, "Pod", "v1")
-            _ = try? ProtoEnvelope(ProtoEnvelope.magic + m)
+            _ = try? ProtoJSON.convert(envelope: ProtoEnvelope.magic + m)
         }
     }
 }

@@ -67,6 +67,49 @@ func kind(_ body: () throws -> Void) -> ProtoError.Kind? {
         #expect(try read([0x01, 0xFF]) { r throws(ProtoError) in try r.readString() } == "\u{FFFD}")
     }
 
+    @Test func subRangeReaderUsesOuterOffsets() throws {
+        // [junk junk] then a message {1: "abc", 2: packed [1, 300]} at offset 2.
+        var inner = ProtoWriter()
+        inner.field(1, string: "abc")
+        var packed = ProtoWriter()
+        packed.varint(1); packed.varint(300)
+        inner.field(2, bytes: packed.bytes)
+        let bytes: [UInt8] = [0xEE, 0xEE] + inner.bytes + [0xEE]
+        let range = 2..<(2 + inner.bytes.count)
+        let got: Result<([Range<Int>], [UInt64]), ProtoError> = bytes.withUnsafeBytes { b in
+            Result { () throws(ProtoError) -> ([Range<Int>], [UInt64]) in
+                var r = ProtoReader(b, range: range)
+                #expect(r.absoluteOffset == 2 && r.remaining == inner.bytes.count)
+                var ranges: [Range<Int>] = []
+                var values: [UInt64] = []
+                while !r.isAtEnd {
+                    _ = try r.readTag()
+                    let payload = try r.readLengthDelimitedRange()
+                    ranges.append(payload)
+                    if ranges.count == 2 {
+                        // A packed repeated varint: a reader over the payload's range.
+                        var p = ProtoReader(b, range: payload)
+                        while !p.isAtEnd { values.append(try p.readVarint()) }
+                    }
+                }
+                #expect(r.absoluteOffset == range.upperBound)
+                return (ranges, values)
+            }
+        }
+        let (ranges, values) = try got.get()
+        #expect(ranges == [4..<7, 9..<12])
+        #expect(Array(bytes[ranges[0]]) == Array("abc".utf8))
+        #expect(values == [1, 300])
+        // Errors are in outer offsets too: the length at 3 runs past the range's end.
+        let cut: [UInt8] = [0xEE, 0x0A, 0x0A, 0x05, 0x61]
+        let err: Result<Range<Int>, ProtoError> = cut.withUnsafeBytes { b in
+            var sub = ProtoReader(b, range: 2..<5)
+            return Result { () throws(ProtoError) -> Range<Int> in _ = try sub.readTag(); return try sub.readLengthDelimitedRange() }
+        }
+        #expect(throws: ProtoError(.truncated, offset: 3)) { try err.get() }
+        #expect(kind { _ = try read([0xFF, 0xFF, 0xFF, 0xFF, 0x0F]) { r throws(ProtoError) in try r.readLengthDelimitedRange() } } == .lengthTooLarge)
+    }
+
     @Test func skipEveryWireType() throws {
         var w = ProtoWriter()
         w.field(1, varint: 300)
