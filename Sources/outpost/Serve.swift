@@ -92,6 +92,15 @@ struct Serve {
                 services: [.init(service: probe), .init(service: admin), .init(service: proxy)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
+        // Once start-up and the first exchanges have run, hand back the code pages only they used.
+        let trim = Task {
+            for delay in [5, 120] {
+                try await Task.sleep(for: .seconds(delay))
+                let bytes = CodePageTrim.run()
+                logger.debug("trimmed code pages", metadata: ["advisedBytes": "\(bytes)"])
+            }
+        }
+        defer { trim.cancel() }
         try await services.run()
         try await group.shutdownGracefully()
         logger.info("stopped")
