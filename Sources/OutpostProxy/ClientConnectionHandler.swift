@@ -359,6 +359,20 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         guard localFactory != nil, fallbackTimer == nil else { return }
         let loop = context.eventLoop
         let armed = NIODeadline.now()
+        if let quick = env.settings.startupFallbackDelay, !env.health.snapshot.everReached {
+            // Never reached since start: a rebooted node in an outage should not wait a second
+            // for each first read. The probe decides health; the cache answers meanwhile (and a
+            // watch answered so ends as soon as the apiserver is reached).
+            fallbackTimer = loop.assumeIsolated().scheduleTask(in: quick) { [self] in
+                guard machine.awaitingResponseHead, !env.health.snapshot.everReached else {
+                    fallbackTimer = nil
+                    armFallback(context: context)
+                    return
+                }
+                perform(machine.upstreamJudgedUnreachable())
+            }
+            return
+        }
         fallbackTimer = loop.assumeIsolated().scheduleTask(in: env.settings.fallbackDelay) { [self] in
             guard machine.awaitingResponseHead else { return }
             // The apiserver answered something since: the link works, this request is just slow.

@@ -11,12 +11,18 @@ public struct ProxySettings: Sendable {
     public var fallbackDelay: TimeAmount
     /// How long that side check may take before the request is answered from the cache.
     public var confirmTimeout: TimeAmount
+    /// Before the apiserver was ever reached in this run (a node rebooting into an outage), a
+    /// read with a local answer waits only this long for the apiserver before the cache answers,
+    /// without a side check (the start-up probe is already asking). nil: no such shortcut (set
+    /// it only when the cache holds data: an empty cache would answer 503).
+    public var startupFallbackDelay: TimeAmount?
 
     public init(responseHeadTimeout: TimeAmount = .seconds(60), fallbackDelay: TimeAmount = .milliseconds(300),
-                confirmTimeout: TimeAmount = .milliseconds(600)) {
+                confirmTimeout: TimeAmount = .milliseconds(600), startupFallbackDelay: TimeAmount? = nil) {
         self.responseHeadTimeout = responseHeadTimeout
         self.fallbackDelay = fallbackDelay
         self.confirmTimeout = confirmTimeout
+        self.startupFallbackDelay = startupFallbackDelay
     }
 }
 

@@ -79,7 +79,8 @@ struct Serve {
 
         let proxy = ProxyServer(
             configuration: .init(host: listen.host, port: listen.port,
-                                 settings: ProxySettings(responseHeadTimeout: .seconds(Int64(responseTimeout)))),
+                                 settings: ProxySettings(responseHeadTimeout: .seconds(Int64(responseTimeout)),
+                                                         startupFallbackDelay: cached > 0 ? .milliseconds(50) : nil)),
             group: group, pool: pool, health: health, metrics: metrics, logger: logger, router: cache.router)
         let admin = AdminServer(
             host: adminListen.host, port: adminListen.port, group: group, logger: logger,
@@ -92,12 +93,18 @@ struct Serve {
                 services: [.init(service: probe), .init(service: admin), .init(service: proxy)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        // Once start-up and the first exchanges have run, hand back the code pages only they used.
+        // Once start-up and the first exchanges have run, hand back the code pages only they
+        // used; every 30 s, return freed heap (a big list streamed through leaves free pages).
         let trim = Task {
-            for delay in [5, 120] {
-                try await Task.sleep(for: .seconds(delay))
-                let bytes = CodePageTrim.run()
-                logger.debug("trimmed code pages", metadata: ["advisedBytes": "\(bytes)"])
+            var elapsed = 0
+            while true {
+                try await Task.sleep(for: .seconds(5))
+                elapsed += 5
+                if elapsed == 5 || elapsed == 120 {
+                    let bytes = CodePageTrim.run()
+                    logger.debug("trimmed code pages", metadata: ["advisedBytes": "\(bytes)"])
+                }
+                if elapsed % 30 == 0 { CodePageTrim.releaseFreeHeap() }
             }
         }
         defer { trim.cancel() }

@@ -214,4 +214,30 @@ struct OfflineServingTests {
             await c.close()
         }
     }
+
+    /// A node rebooting into a silent outage: before the apiserver was ever reached, a cached
+    /// read waits only the start-up delay and is answered from the cache without a /readyz side
+    /// check (the health probe is asking anyway).
+    @Test func restartIntoASilentCutAnswersFromCacheWithoutTheSideCheck() async throws {
+        let dir = temporaryDirectory()
+        defer { removeDirectory(dir) }
+        try await withCachedProxy(directory: dir) { h, cluster, cache in
+            seed(cluster)
+            try await warmAndCut(h, cluster, cache, link: .up)
+        }
+        try await withCachedProxy(directory: dir, startupFallbackDelay: .milliseconds(20)) { h, cluster, _ in
+            cluster.link = .silent
+            let c = try await h.client()
+            let started = ContinuousClock.now
+            let r = try await c.request(.GET, Self.listPath + "?labelSelector=app%3Dweb")
+            let took = ContinuousClock.now - started
+            #expect(r.status == 200)
+            #expect(r.header("x-outpost-cache") == "hit")
+            #expect(itemNames(r.bodyString) == ["a", "b"])
+            #expect(!h.health.snapshot.everReached)
+            // The regular path takes at least fallbackDelay + confirmTimeout (400 ms here).
+            #expect(took < .milliseconds(350), "answered after \(took): the side check ran")
+            await c.close()
+        }
+    }
 }

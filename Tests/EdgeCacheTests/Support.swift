@@ -1,6 +1,7 @@
 import EdgeCache
 import Filters
 import Logging
+import NIOCore
 import NIOHTTP1
 import OutpostProxy
 import OutpostTesting
@@ -85,6 +86,7 @@ func withCachedProxy(
     directory: String? = nil,
     bookmarkInterval: TimeAmountSeconds = 1,
     writeQueueBudget: Int = 8 << 20,
+    startupFallbackDelay: TimeAmount? = nil,
     _ body: (ProxyHarness, FakeCluster, EdgeCache) async throws -> Void
 ) async throws {
     let dir = directory ?? temporaryDirectory()
@@ -95,7 +97,8 @@ func withCachedProxy(
                                 writeQueueBudget: writeQueueBudget)
     defer { cache.close() }
     let cluster = FakeCluster()
-    let settings = ProxySettings(responseHeadTimeout: .seconds(10), fallbackDelay: .milliseconds(200), confirmTimeout: .milliseconds(200))
+    let settings = ProxySettings(responseHeadTimeout: .seconds(10), fallbackDelay: .milliseconds(200), confirmTimeout: .milliseconds(200),
+                                 startupFallbackDelay: startupFallbackDelay)
     try await ProxyHarness.with(settings: settings, router: cache.router, fake: { cluster.handle($0) }) { h in
         try await body(h, cluster, cache)
     }
