@@ -37,7 +37,36 @@ extension CacheStore {
                     VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                     """)
                 defer { st.reset() }
+                // A relist mostly repeats what is stored: an object already stored at the same
+                // resourceVersion in the same format is staged as its key only (format -1, no
+                // body), so an unchanged 10 000-pod relist writes keys, not 26 MB twice.
+                let same = try c.prepared("""
+                    SELECT 1 FROM objects WHERE gvr=?1 AND namespace=?2 AND name=?3 AND rv_text=?4 AND format=?5
+                    """)
+                defer { same.reset() }
+                let key = try c.prepared("""
+                    INSERT OR REPLACE INTO staging(list_id, \(CacheStore.objectColumns))
+                    VALUES(?1, ?2, ?3, ?4, ?5, ?6, '', '', \(CacheStore.unchangedFormat), x'')
+                    """)
+                defer { key.reset() }
                 for o in objects {
+                    same.reset()
+                    try same.bind(1, o.gvr)
+                    try same.bind(2, o.namespace)
+                    try same.bind(3, o.name)
+                    try same.bind(4, o.resourceVersion)
+                    try same.bind(5, o.format.rawValue)
+                    if !o.resourceVersion.isEmpty, try same.step() {
+                        key.reset()
+                        try key.bind(1, id.raw)
+                        try key.bind(2, o.gvr)
+                        try key.bind(3, o.namespace)
+                        try key.bind(4, o.name)
+                        try key.bind(5, CacheStore.numericRV(o.resourceVersion))
+                        try key.bind(6, o.resourceVersion)
+                        try key.run()
+                        continue
+                    }
                     st.reset()
                     try st.bind(1, id.raw)
                     try CacheStore.bind(st, o, from: 2)
@@ -74,7 +103,7 @@ extension CacheStore {
                     listRV: CacheStore.numericRV(listResourceVersion), matchesSelector: matchesSelector)
                 let up = try c.prepared("""
                     INSERT INTO objects(\(CacheStore.objectColumns))
-                    SELECT \(CacheStore.objectColumns) FROM staging WHERE list_id=?1
+                    SELECT \(CacheStore.objectColumns) FROM staging WHERE list_id=?1 AND format<>\(CacheStore.unchangedFormat)
                     """ + CacheStore.onConflictReplace + CacheStore.onlyIfNewerCondition)
                 defer { up.reset() }
                 try up.bind(1, id.raw)

@@ -585,6 +585,8 @@ public final class CacheStore: @unchecked Sendable {
 
     /// The stored columns of an object, in the order of `objects` and `staging` (after `list_id`).
     static let objectColumns = "gvr, namespace, name, rv, rv_text, labels, fields, format, body"
+    /// `format` of a staging row that only marks an object as still listed (see `stage`).
+    static let unchangedFormat = -1
 
     /// Appended to `INSERT INTO objects(objectColumns) ...`: an existing row is overwritten.
     static let onConflictReplace = """
@@ -594,8 +596,12 @@ public final class CacheStore: @unchecked Sendable {
         """
 
     /// Appended after `onConflictReplace` for onlyIfNewer. rv is NULL when the resourceVersion is not an integer
-    /// that fits: then the new row always wins.
-    static let onlyIfNewerCondition = " WHERE excluded.rv IS NULL OR objects.rv IS NULL OR excluded.rv > objects.rv"
+    /// that fits: then the new row always wins. The same version in the other format also wins (the same object,
+    /// re-fetched as protobuf by kubelet: a protobuf answer then needs no JSON in its scope).
+    static let onlyIfNewerCondition = """
+         WHERE excluded.rv IS NULL OR objects.rv IS NULL OR excluded.rv > objects.rv
+            OR (excluded.rv = objects.rv AND excluded.format <> objects.format)
+        """
 
     /// The numeric form stored in the `rv` column: nil (NULL) unless `rv` is an integer that fits in Int64.
     static func numericRV(_ rv: String) -> Int64? { UInt64(rv).flatMap { Int64(exactly: $0) } }

@@ -19,6 +19,34 @@ func hasLabel(_ o: StoredObject, _ key: String, _ value: String) -> Bool {
 }
 
 @Suite struct StagingTests {
+    /// A relist that repeats stored objects stages their keys only, and the commit keeps their
+    /// bodies; changed, new and vanished objects behave as in any commit. A different format
+    /// (a protobuf relist of objects cached as JSON) counts as changed.
+    @Test func unchangedObjectsAreStagedAsKeysAndKeepTheirBodies() throws {
+        try withTempDir { dir in
+            let store = try CacheStore(directory: dir)
+            try store.replaceScope(gvr: "v1/pods", namespace: "", selector: "", listResourceVersion: "10", objects: [
+                obj("a", "same", rv: "5", body: "same@5"), obj("a", "changed", rv: "6", body: "changed@6"),
+                obj("a", "gone", rv: "7"), obj("a", "json", rv: "8", body: "json@8"),
+            ])
+            var pb = obj("a", "json", rv: "8", body: "pb@8")
+            pb.format = .protobuf
+            let list = try store.beginStagedList()
+            try store.stage(list, objects: [obj("a", "same", rv: "5", body: "same@5"), obj("a", "changed", rv: "9", body: "changed@9"),
+                                            obj("a", "new", rv: "11", body: "new@11"), pb])
+            #expect(try store._queryInt("SELECT count(*) FROM staging WHERE format=-1 AND length(body)=0") == 1)
+            let n = try store.commitStagedList(list, gvr: "v1/pods", namespace: "", selector: "",
+                                               listResourceVersion: "12", matchesSelector: nil)
+            #expect(n == 4)
+            #expect(names(try store.list(gvr: "v1/pods", namespace: "")) == ["a/changed", "a/json", "a/new", "a/same"])
+            #expect(bodyString(try store.get(gvr: "v1/pods", namespace: "a", name: "same")) == "same@5")
+            #expect(bodyString(try store.get(gvr: "v1/pods", namespace: "a", name: "changed")) == "changed@9")
+            #expect(try store.get(gvr: "v1/pods", namespace: "a", name: "json")?.format == .protobuf)
+            #expect(bodyString(try store.get(gvr: "v1/pods", namespace: "a", name: "json")) == "pb@8")
+            #expect(try stagingRows(store) == 0)
+        }
+    }
+
     @Test func commitReplacesTheScope() throws {
         try withTempDir { dir in
             let store = try CacheStore(directory: dir)
