@@ -24,7 +24,7 @@ public final class EdgeCache: Sendable {
     /// `writeQueueBudget`: bytes of cache work that may wait for the writer thread; past half of
     /// it, list tees pause the apiserver, past all of it, work is dropped (and readiness says so).
     public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5),
-                writeQueueBudget: Int = 8 << 20) throws {
+                writeQueueBudget: Int = 4 << 20) throws {
         store = try CacheStore(directory: directory)
         if let moved = store.recoveredCorruptFile {
             logger.warning("cache file was unreadable; moved aside, starting empty", metadata: ["moved": "\(moved)"])
