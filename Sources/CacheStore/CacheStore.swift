@@ -80,6 +80,20 @@ public enum CacheOp: Sendable {
     case bumpScope(gvr: String, namespace: String, selector: String, resourceVersion: String)
 }
 
+/// Pairs every row of a walk must carry (see `CacheStore.forEach`): label and field equalities a selector
+/// requires, checked in SQL on the encoded columns.
+public struct RowPrefilter: Sendable {
+    public var labels: [(String, String)]
+    public var fields: [(String, String)]
+
+    public init(labels: [(String, String)] = [], fields: [(String, String)] = []) {
+        self.labels = labels
+        self.fields = fields
+    }
+
+    public static let none = RowPrefilter()
+}
+
 /// Label/field pair encoding: each string written as `<utf8 byte count>:<bytes>`, key then value, pairs concatenated.
 /// Unambiguous for any content (separators, NUL, non-ASCII).
 public enum PairCodec {
@@ -363,8 +377,13 @@ public final class CacheStore: @unchecked Sendable {
     /// Streams objects of `gvr` in `namespace` ("" = all) ordered by (namespace, name), starting strictly after
     /// `after`; `body` returns false to stop. `body` runs under the store's lock, so no write interleaves with the
     /// walk and the cached statement cannot be reused underneath it: it must not call the store (that throws).
+    ///
+    /// `prefilter` narrows the walk in SQL before rows are decoded (their bodies are then never read): only rows
+    /// whose encoded labels / fields contain every given pair. It may let through rows the caller's selector then
+    /// rejects, never the other way round.
     public func forEach(
         gvr: String, namespace: String, after: (namespace: String, name: String)?,
+        prefilter: RowPrefilter = .none,
         _ body: (StoredObject) throws -> Bool
     ) throws {
         var after = after
@@ -375,14 +394,18 @@ public final class CacheStore: @unchecked Sendable {
         }
         let columns = "namespace, name, rv_text, labels, fields, format, body"
         let sql: String
+        var narrow = ""
+        var parameter: Int32 = 5
+        for _ in prefilter.labels { narrow += " AND instr(labels, ?\(parameter)) > 0"; parameter += 1 }
+        for _ in prefilter.fields { narrow += " AND instr(fields, ?\(parameter)) > 0"; parameter += 1 }
         switch (namespace.isEmpty, after != nil) {
-        case (true, false): sql = "SELECT \(columns) FROM objects WHERE gvr=?1 ORDER BY namespace, name"
+        case (true, false): sql = "SELECT \(columns) FROM objects WHERE gvr=?1\(narrow) ORDER BY namespace, name"
         case (true, true):
-            sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND (namespace, name) > (?3, ?4) ORDER BY namespace, name"
+            sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND (namespace, name) > (?3, ?4)\(narrow) ORDER BY namespace, name"
         case (false, false):
-            sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND namespace=?2 ORDER BY namespace, name"
+            sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND namespace=?2\(narrow) ORDER BY namespace, name"
         case (false, true):
-            sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND namespace=?2 AND name > ?4 ORDER BY namespace, name"
+            sql = "SELECT \(columns) FROM objects WHERE gvr=?1 AND namespace=?2 AND name > ?4\(narrow) ORDER BY namespace, name"
         }
         try withConnection { c in
             let st = try c.prepared(sql)
@@ -392,6 +415,11 @@ public final class CacheStore: @unchecked Sendable {
             if let after {
                 if namespace.isEmpty { try st.bind(3, after.namespace) }
                 try st.bind(4, after.name)
+            }
+            var i: Int32 = 5
+            for (k, v) in prefilter.labels + prefilter.fields {
+                try st.bind(i, PairCodec.encode([(k, v)]))
+                i += 1
             }
             while try st.step() {
                 guard try body(try CacheStore.object(st, gvr: gvr, firstColumn: 0)) else { break }

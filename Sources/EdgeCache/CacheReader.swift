@@ -53,7 +53,7 @@ final class CacheReader: Sendable {
         var scanned = 0
         var exhausted = true
         try store.forEach(gvr: collection.gvr, namespace: namespace,
-                          after: cursor.map { ($0.namespace, $0.name) }) { obj in
+                          after: cursor.map { ($0.namespace, $0.name) }, prefilter: selection.prefilter) { obj in
             scanned += 1
             last = Cursor(namespace: obj.namespace, name: obj.name)
             if matches(obj, selection, filter) { rows.append(obj) }
@@ -75,7 +75,7 @@ final class CacheReader: Sendable {
                                     selection: Selection, filter: ResourceFilter?) throws -> (length: Int, count: Int) {
         var length = 0
         var count = 0
-        try store.forEach(gvr: collection.gvr, namespace: namespace, after: nil) { obj in
+        try store.forEach(gvr: collection.gvr, namespace: namespace, after: nil, prefilter: selection.prefilter) { obj in
             if matches(obj, selection, filter) {
                 length += ProtoListWriter.itemFrameSize(messageLength: obj.body.count)
                 count += 1

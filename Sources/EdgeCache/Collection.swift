@@ -1,3 +1,4 @@
+import CacheStore
 import Filters
 import KubeJSON
 import KubeRequest
@@ -82,6 +83,20 @@ struct Selection: Sendable {
     }
 
     var isEverything: Bool { key.isEmpty }
+
+    /// The label and field equalities every match must have, for the store to narrow its walk
+    /// in SQL (offline, kubelet's `spec.nodeName=X` over 10 000 cached pods reads only its own).
+    var prefilter: RowPrefilter {
+        var p = RowPrefilter()
+        for r in labels.requirements {
+            switch r.operator {
+            case .equals, .doubleEquals, .in where r.values.count == 1: p.labels.append((r.key, r.values[0]))
+            default: break
+            }
+        }
+        for t in fields.terms where t.operator == .equals { p.fields.append((t.field, t.value)) }
+        return p
+    }
 
     func matches(labels objectLabels: [(String, String)], fields objectFields: [String: String]) -> Bool {
         (labels.isEmpty || labels.matches(pairs: objectLabels)) && (fields.isEmpty || fields.matches(objectFields))

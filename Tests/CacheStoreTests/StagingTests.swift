@@ -412,3 +412,37 @@ func hasLabel(_ o: StoredObject, _ key: String, _ value: String) -> Bool {
         }
     }
 }
+
+@Suite struct PrefilterTests {
+    /// The SQL prefilter only narrows: every row carrying the pairs is walked, whatever the
+    /// neighbouring keys and values look like (`app` vs `xapp`, colons and digits in values).
+    @Test func prefilterKeepsEveryRowWithThePairs() throws {
+        try withTempDir { dir in
+            let store = try CacheStore(directory: dir)
+            let rows = [
+                obj("a", "web", rv: "1", labels: [("app", "web")]),
+                obj("a", "xweb", rv: "2", labels: [("xapp", "web")]),
+                obj("a", "webby", rv: "3", labels: [("app", "webby")]),
+                obj("a", "colon", rv: "4", labels: [("app", "3:app3:web"), ("tier", "web")]),
+                obj("a", "both", rv: "5", labels: [("a", "1"), ("app", "web"), ("z", "9")]),
+            ]
+            try store.replaceScope(gvr: "v1/pods", namespace: "", selector: "", listResourceVersion: "9", objects: rows)
+            func walk(_ p: RowPrefilter) throws -> [String] {
+                var out: [String] = []
+                try store.forEach(gvr: "v1/pods", namespace: "", after: nil, prefilter: p) { out.append($0.name); return true }
+                return out
+            }
+            // "colon" passes too (its value contains the encoded pair): allowed, the selector rejects it.
+            #expect(try walk(RowPrefilter(labels: [("app", "web")])) == ["both", "colon", "web"])
+            #expect(try walk(RowPrefilter(labels: [("app", "web"), ("z", "9")])) == ["both"])
+            #expect(try walk(RowPrefilter(fields: [("metadata.name", "colon")])) == ["colon"])
+            #expect(try walk(RowPrefilter(labels: [("tier", "web")], fields: [("metadata.namespace", "a")])) == ["colon"])
+            #expect(try walk(.none).count == 5)
+            var paged: [String] = []
+            try store.forEach(gvr: "v1/pods", namespace: "a", after: ("a", "both"), prefilter: RowPrefilter(labels: [("app", "web")])) {
+                paged.append($0.name); return true
+            }
+            #expect(paged == ["colon", "web"])
+        }
+    }
+}
