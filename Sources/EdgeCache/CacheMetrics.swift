@@ -7,6 +7,8 @@ public final class CacheMetrics: Sendable {
         var listsCommitted = 0
         var listsDiscarded = 0
         var watchEvents = 0
+        var listsUnchanged = 0
+        var watchEventsDeduplicated = 0
         var localAnswers: [String: Int] = [:]
     }
 
@@ -15,6 +17,8 @@ public final class CacheMetrics: Sendable {
     func filtered() { counts.withLock { $0.filtered += 1 } }
     func listCommitted() { counts.withLock { $0.listsCommitted += 1 } }
     func listDiscarded() { counts.withLock { $0.listsDiscarded += 1 } }
+    func listUnchanged() { counts.withLock { $0.listsUnchanged += 1 } }
+    func watchEventSeen() { counts.withLock { $0.watchEventsDeduplicated += 1 } }
     func watchEvent() { counts.withLock { $0.watchEvents += 1 } }
     func answered(_ kind: String) { counts.withLock { $0.localAnswers[kind, default: 0] += 1 } }
 
@@ -26,6 +30,8 @@ public final class CacheMetrics: Sendable {
             ("outpost_cache_lists_committed_total", "counter", "List responses that replaced their cache scope.", Double(c.listsCommitted)),
             ("outpost_cache_lists_discarded_total", "counter", "List responses not cached because they were cut or unparseable.", Double(c.listsDiscarded)),
             ("outpost_cache_watch_events_total", "counter", "Watch events applied to the cache.", Double(c.watchEvents)),
+            ("outpost_cache_lists_unchanged_total", "counter", "List responses not written: the snapshot their scope was committed at.", Double(c.listsUnchanged)),
+            ("outpost_cache_watch_events_deduplicated_total", "counter", "Watch events not written: another stream had applied that revision.", Double(c.watchEventsDeduplicated)),
         ]
         for (kind, n) in c.localAnswers.sorted(by: { $0.key < $1.key }) {
             out.append(("outpost_cache_answers_total{kind=\"\(kind)\"}", "counter", "Requests answered from the cache, by kind.", Double(n)))

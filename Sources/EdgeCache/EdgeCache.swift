@@ -14,6 +14,7 @@ public final class EdgeCache: Sendable {
     let reader: CacheReader
     let kinds: KindRegistry
     let pages = PagedLists()
+    let recent = RecentWrites()
     let dialect = ApiserverDialect()
     let config: OutpostConfig
     let bookmarkInterval: TimeAmount
@@ -52,7 +53,7 @@ public final class EdgeCache: Sendable {
 
     func teeContext(_ collection: Collection, namespace: String, filter: ResourceFilter?, caching: Bool) -> TeeContext {
         TeeContext(collection: collection, namespace: namespace, indexer: indexer(collection), filter: filter,
-                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, logger: logger)
+                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, logger: logger)
     }
 
     private func indexer(_ c: Collection) -> ObjectIndexer {

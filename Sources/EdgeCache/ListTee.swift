@@ -46,6 +46,11 @@ final class ListTee: ResponseInterceptor {
     private var batchBytes = 0
     private var cacheFailed = false
     private var waitingForWriter = false
+    /// Decided at the first item: the list is the very snapshot its scope was last committed
+    /// at (same resourceVersion, not paged), so there is nothing to write (it is still filtered).
+    private var sameSnapshot: Bool?
+    private var sawItem = false
+    private let isContinuation: Bool
     private static let batchLimit = 256 << 10
 
     init(ctx: TeeContext, selection: Selection, pages: PagedLists, continuing handle: StagingHandle?) {
@@ -53,6 +58,7 @@ final class ListTee: ResponseInterceptor {
         self.selection = selection
         self.pages = pages
         self.handle = handle ?? StagingHandle()
+        isContinuation = handle != nil
         splitter = JSONListSplitter(fieldPaths: ctx.indexer.paths)
     }
 
@@ -98,6 +104,20 @@ final class ListTee: ResponseInterceptor {
             sink.sendBody(out)
             out = ByteBuffer()
         }
+        if sameSnapshot == nil && sawItem {
+            // Decided once the first items were split (the list's metadata precedes them), and
+            // outside the splitter's feed (its info cannot be read while it runs).
+            if let p = protoSplitter {
+                checkSnapshot(resourceVersion: p.info.resourceVersion, continueToken: p.info.continueToken)
+            } else {
+                checkSnapshot(resourceVersion: splitter.info.resourceVersion, continueToken: splitter.info.continueToken)
+            }
+            if sameSnapshot == true {
+                untyped = []
+                batch = []
+                batchBytes = 0
+            }
+        }
         flushBatch(force: false)
         if caching && ctx.writer.isBackedUp && !waitingForWriter {
             // Pause the apiserver rather than have the cache writer drop this list.
@@ -114,7 +134,17 @@ final class ListTee: ResponseInterceptor {
 
     /// Whether this response still feeds the cache (a full write queue or a parse error ends that;
     /// filtering goes on regardless).
-    private var caching: Bool { ctx.caching && !cacheFailed }
+    private var caching: Bool { ctx.caching && !cacheFailed && sameSnapshot != true }
+
+    private func checkSnapshot(resourceVersion: String?, continueToken: String?) {
+        guard sameSnapshot == nil else { return }
+        sameSnapshot = false
+        guard ctx.caching, !isContinuation, (continueToken ?? "").isEmpty, let rv = resourceVersion, !rv.isEmpty,
+              ctx.recent.committedVersion(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key) == rv
+        else { return }
+        sameSnapshot = true
+        ctx.metrics.listUnchanged()
+    }
 
     private func stopCaching() {
         guard caching else { return }
@@ -132,6 +162,7 @@ final class ListTee: ResponseInterceptor {
                 case .prefix(let b), .suffix(let b):
                     if mode.rewriting { out.writeBytes(b) }
                 case .item(let frame, let message, let meta):
+                    sawItem = true
                     if ctx.drops(meta) {
                         if mode.rewriting { out.writeBytes(try ProtoListSplitter.mask(frame: frame)) }
                         return
@@ -146,6 +177,7 @@ final class ListTee: ResponseInterceptor {
     }
 
     private func item(_ bytes: UnsafeRawBufferPointer, _ meta: ObjectMeta) {
+        sawItem = true
         if ctx.drops(meta) { return }
         if mode.rewriting {
             if wroteItem { out.writeInteger(UInt8(ascii: ",")) }
@@ -218,6 +250,7 @@ final class ListTee: ResponseInterceptor {
         let rv = info.resourceVersion ?? ""
         let handle = self.handle
         let metrics = ctx.metrics
+        let recent = ctx.recent
         ctx.writer.submit(cost: 64, "commit \(c.gvr)") { store in
             let id = try handle.ensure(store)
             handle.id = nil
@@ -231,6 +264,7 @@ final class ListTee: ResponseInterceptor {
                 throw error
             }
             metrics.listCommitted()
+            recent.committed(gvr: c.gvr, namespace: namespace, selector: selection.key, resourceVersion: rv)
         }
     }
 

@@ -18,6 +18,7 @@ struct TeeContext {
     var writer: CacheWriter
     var kinds: KindRegistry
     var metrics: CacheMetrics
+    var recent: RecentWrites
     var logger: Logger
 
     /// Whether the filter drops this object (and counts it).

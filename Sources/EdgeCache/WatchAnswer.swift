@@ -22,6 +22,7 @@ final class WatchAnswer: LocalResponder {
     private var timeoutTimer: Scheduled<Void>?
     private var bookmarkTimer: Scheduled<Void>?
     private var bookmark: [UInt8] = []
+    private var startedAt = NIODeadline.now()
     private var encoding: AnswerEncoding = .json
     private var kinds = KindRegistry.Kinds(kind: "", apiVersion: "")
     private static let batchSize = 256
@@ -43,6 +44,7 @@ final class WatchAnswer: LocalResponder {
     }
 
     func start(_ writer: LocalResponseWriter) {
+        startedAt = .now()
         ctx.metrics.answered("watch")
         self.writer = writer
         let ctx = self.ctx, selection = self.selection
@@ -161,8 +163,26 @@ final class WatchAnswer: LocalResponder {
         writer = nil
     }
 
+    /// The apiserver is back: end the watch so the client re-watches the cloud from its
+    /// resourceVersion. client-go counts a watch that ends within a second without any event as
+    /// failed and relists (a full list over the WAN), so a young watch is ended only once a
+    /// second old, and a BOOKMARK (when allowed) goes first.
     func upstreamReachabilityChanged(online: Bool) {
-        if online { finish() }
+        guard online, !cancelled, let writer else { return }
+        let age = NIODeadline.now() - startedAt
+        let minimum = TimeAmount.milliseconds(1200)
+        if age < minimum {
+            timeoutTimer?.cancel()
+            timeoutTimer = writer.eventLoop.assumeIsolated().scheduleTask(in: minimum - age) { [self] in endForRecovery() }
+        } else {
+            endForRecovery()
+        }
+    }
+
+    private func endForRecovery() {
+        guard !cancelled, let writer else { return }
+        if options.allowWatchBookmarks && !bookmark.isEmpty { writer.body(ByteBuffer(bytes: bookmark)) }
+        finish()
     }
 
     func shutdown() { finish() }

@@ -22,6 +22,7 @@ final class WatchTee: ResponseInterceptor {
     /// The cache missed events of this stream (full write queue): it no longer feeds the cache;
     /// what the client sees is unchanged.
     private var cacheFailed = false
+    private var lastBump = ContinuousClock.now - .seconds(10)
 
     init(ctx: TeeContext, selection: Selection) {
         self.ctx = ctx
@@ -86,10 +87,12 @@ final class WatchTee: ResponseInterceptor {
         case .added, .modified:
             if ctx.drops(meta) { return false }
             ctx.kinds.learn(ctx.collection, kind: kind, apiVersion: apiVersion, writer: ctx.writer)
+            guard firstSighting(meta) else { return true }
             let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(object), format: format)
             append(.upsert(obj, onlyIfNewer: true), cost: obj.body.count)
         case .deleted:
             if ctx.drops(meta) { return false }
+            guard firstSighting(meta) else { return true }
             let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(object), format: format)
             if !selection.isEverything && !selection.matches(labels: obj.labels, fields: obj.fieldMap) {
                 // A selector watch reports an object leaving the selection as DELETED; it still
@@ -109,14 +112,30 @@ final class WatchTee: ResponseInterceptor {
         return true
     }
 
+    /// Whether this stream is the first to carry the event's revision (one etcd revision is one
+    /// write; with many watchers of a collection, only the first applies it). Still records the
+    /// stream's progress for its scope.
+    private func firstSighting(_ meta: ObjectMeta) -> Bool {
+        guard ctx.caching, !cacheFailed else { return true }
+        if ctx.recent.firstSighting(gvr: ctx.collection.gvr, resourceVersion: meta.resourceVersion) { return true }
+        if !meta.resourceVersion.isEmpty { lastRV = meta.resourceVersion }
+        ctx.metrics.watchEventSeen()
+        return false
+    }
+
     private func append(_ op: CacheOp, cost: Int) {
         guard ctx.caching, !cacheFailed else { return }
         ops.append(op)
         opBytes += cost
     }
 
-    private func flush() {
+    /// Writes the events of the last chunk. A stream whose events were all applied by other
+    /// streams only advances its scope's resourceVersion, at most once a second (and at its end).
+    private func flush(force: Bool = false) {
         guard !ops.isEmpty || lastRV != nil else { return }
+        let now = ContinuousClock.now
+        if ops.isEmpty && !force && now - lastBump < .seconds(1) { return }
+        lastBump = now
         var ops = self.ops
         if let rv = lastRV {
             ops.append(.bumpScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key, resourceVersion: rv))
@@ -134,7 +153,7 @@ final class WatchTee: ResponseInterceptor {
         }
     }
 
-    func end(to sink: ResponseSink) { flush() }
+    func end(to sink: ResponseSink) { flush(force: true) }
 
-    func abort() { flush() }
+    func abort() { flush(force: true) }
 }

@@ -51,6 +51,47 @@ struct FilterAndTeeTests {
         }
     }
 
+    /// A client polling the same snapshot and many watchers carrying the same events write the
+    /// cache once: the second identical list is skipped, the second watcher's events too.
+    @Test func repeatedSnapshotsAndEventsAreWrittenOnce() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.listPath, .json(configMapList(rv: 5, items: [configMap("a", rv: 4), configMap("b", rv: 5)])))
+            let c = try await h.client()
+            _ = try await c.request(.GET, Self.listPath)
+            #expect(await waitUntil { Self.metric(cache, "outpost_cache_lists_committed_total") == 1 })
+            let again = try await c.request(.GET, Self.listPath)
+            #expect(itemNames(again.bodyString) == ["a", "b"], "the client still gets the list")
+            #expect(await waitUntil { Self.metric(cache, "outpost_cache_lists_unchanged_total") == 1 })
+            #expect(Self.metric(cache, "outpost_cache_lists_committed_total") == 1)
+
+            let feeds = [StreamFeed(), StreamFeed()]
+            cluster.route(Self.listPath + "?watch=true&resourceVersion=5",
+                          .stream(status: 200, headers: [("Content-Type", "application/json")], feed: feeds[0]))
+            let w1 = try await h.client()
+            let p1 = try await w1.send(.GET, Self.listPath + "?watch=true&resourceVersion=5")
+            #expect(await waitUntil { feeds[0].isAttached })
+            cluster.route(Self.listPath + "?watch=true&resourceVersion=5",
+                          .stream(status: 200, headers: [("Content-Type", "application/json")], feed: feeds[1]))
+            let w2 = try await h.client()
+            let p2 = try await w2.send(.GET, Self.listPath + "?watch=true&resourceVersion=5")
+            #expect(await waitUntil { feeds[1].isAttached })
+            for f in feeds {
+                f.send(#"{"type":"MODIFIED","object":\#(configMap("a", rv: 6, kindAndVersion: true))}"# + "\n")
+                f.finish()
+            }
+            let r1 = await TestClient.collect(p1), r2 = await TestClient.collect(p2)
+            #expect(r1.bodyString.contains(#""resourceVersion":"6""#) && r2.bodyString.contains(#""resourceVersion":"6""#))
+            #expect(await waitUntil { Self.metric(cache, "outpost_cache_watch_events_deduplicated_total") == 1 })
+            #expect(Self.metric(cache, "outpost_cache_watch_events_total") == 1)
+            #expect(await waitUntil { (try? cache.store.get(gvr: "/v1/configmaps", namespace: "demo", name: "a"))??.resourceVersion == "6" })
+            await c.close()
+        }
+    }
+
+    static func metric(_ cache: EdgeCache, _ name: String) -> Double? {
+        cache.samples().first { $0.name == name }?.value
+    }
+
     @Test func filteredGetIsA404() async throws {
         try await withCachedProxy { h, cluster, _ in
             cluster.route(Self.listPath + "/skip-me", .json(configMap("skip-me", rv: 3, kindAndVersion: true)))
