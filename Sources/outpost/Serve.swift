@@ -80,7 +80,7 @@ struct Serve {
         let proxy = ProxyServer(
             configuration: .init(host: listen.host, port: listen.port,
                                  settings: ProxySettings(responseHeadTimeout: .seconds(Int64(responseTimeout)),
-                                                         startupFallbackDelay: cached > 0 ? .milliseconds(50) : nil)),
+                                                         startupFallbackDelay: cached > 0 ? .milliseconds(20) : nil)),
             group: group, pool: pool, health: health, metrics: metrics, logger: logger, router: cache.router)
         let admin = AdminServer(
             host: adminListen.host, port: adminListen.port, group: group, logger: logger,
@@ -93,18 +93,20 @@ struct Serve {
                 services: [.init(service: probe), .init(service: admin), .init(service: proxy)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
-        // Once start-up and the first exchanges have run, hand back the code pages only they
-        // used; every 30 s, return freed heap (a big list streamed through leaves free pages).
+        // Once start-up and the first exchanges have run (3 s), again after a minute and then
+        // every 5 minutes, hand back code pages not in use; every 30 s, return freed heap (a big
+        // list streamed through leaves free pages).
         let trim = Task {
-            var elapsed = 0
+            try await Task.sleep(for: .seconds(3))
+            var seconds = 0
             while true {
-                try await Task.sleep(for: .seconds(5))
-                elapsed += 5
-                if elapsed == 5 || elapsed == 120 {
+                if seconds == 0 || seconds == 60 || seconds % 300 == 0 {
                     let bytes = CodePageTrim.run()
                     logger.debug("trimmed code pages", metadata: ["advisedBytes": "\(bytes)"])
                 }
-                if elapsed % 30 == 0 { CodePageTrim.releaseFreeHeap() }
+                if seconds % 30 == 0 { CodePageTrim.releaseFreeHeap() }
+                try await Task.sleep(for: .seconds(5))
+                seconds += 5
             }
         }
         defer { trim.cancel() }
