@@ -10,7 +10,8 @@ import Glibc
 /// 20 MB binary shows ~15 MB of resident text of which the proxy uses a fraction. Asking the
 /// kernel to reclaim those mappings (`MADV_PAGEOUT`, Linux 5.4+) costs nothing but a few
 /// re-faults of the code that really runs; the resident set then reflects what Outpost needs,
-/// and the memory goes back to the node. Anonymous memory (heap, stacks) is never touched.
+/// and the memory goes back to the node. `MADV_RANDOM` then keeps later faults from reading ahead.
+/// Anonymous memory (heap, stacks) is never touched.
 /// Read-only, private file mappings only: nothing dirty or shared-writable can be affected.
 enum CodePageTrim {
     /// Returns the number of bytes of mappings advised (0 where unsupported).
@@ -30,6 +31,8 @@ enum CodePageTrim {
             guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start,
                   let addr = UnsafeMutableRawPointer(bitPattern: start) else { continue }
             if madvise(addr, Int(end - start), 21 /* MADV_PAGEOUT */) == 0 { advised += Int(end - start) }
+            // No read-ahead around later faults either: code that runs is faulted in page by page.
+            _ = madvise(addr, Int(end - start), 1 /* MADV_RANDOM */)
         }
         return advised
         #else
