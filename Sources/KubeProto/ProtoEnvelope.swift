@@ -58,11 +58,9 @@ public struct ProtoEnvelope: Sendable, Equatable {
                 let end = 4 + r.offset
                 env.raw = (end - p.count)..<end
             case 3:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                env.contentEncoding = try r.readString()
+                env.contentEncoding = try r.readString(tag, tagOffset: at)
             case 4:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                env.contentType = try r.readString()
+                env.contentType = try r.readString(tag, tagOffset: at)
             default:
                 try r.skip(tag, tagOffset: at)
             }
@@ -85,11 +83,9 @@ public struct ProtoEnvelope: Sendable, Equatable {
             let tag = try r.readTag()
             switch tag.field {
             case 1:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                tm.apiVersion = try r.readString()
+                tm.apiVersion = try r.readString(tag, tagOffset: at)
             case 2:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                tm.kind = try r.readString()
+                tm.kind = try r.readString(tag, tagOffset: at)
             default:
                 try r.skip(tag, tagOffset: at)
             }

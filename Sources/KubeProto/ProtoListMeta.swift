@@ -34,17 +34,13 @@ public struct ProtoListMeta: Sendable, Equatable {
             let tag = try r.readTag()
             switch tag.field {
             case 1:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.selfLink = try r.readString()
+                m.selfLink = try r.readString(tag, tagOffset: at)
             case 2:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.resourceVersion = try r.readString()
+                m.resourceVersion = try r.readString(tag, tagOffset: at)
             case 3:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.continueToken = try r.readString()
+                m.continueToken = try r.readString(tag, tagOffset: at)
             case 4:
-                try r.expect(tag, .varint, tagOffset: at)
-                m.remainingItemCount = try r.readInt64()
+                m.remainingItemCount = try r.readInt64(tag, tagOffset: at)
             default:
                 try r.skip(tag, tagOffset: at)
             }
@@ -63,16 +59,13 @@ enum ProtoListMetaCodec {
             let tag = try r.readTag()
             switch tag.field {
             case 2:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                let s = try r.readString()
+                let s = try r.readString(tag, tagOffset: at)
                 info.resourceVersion = s.isEmpty ? nil : s
             case 3:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                let s = try r.readString()
+                let s = try r.readString(tag, tagOffset: at)
                 info.continueToken = s.isEmpty ? nil : s
             case 4:
-                try r.expect(tag, .varint, tagOffset: at)
-                info.remainingItemCount = try r.readInt64()
+                info.remainingItemCount = try r.readInt64(tag, tagOffset: at)
             case 1:
                 try r.expect(tag, .lengthDelimited, tagOffset: at)
                 _ = try r.readLengthDelimited()

@@ -100,20 +100,15 @@ public enum ProtoObjectMeta {
             let tag = try r.readTag()
             switch tag.field {
             case 1:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.name = try r.readString()
+                m.name = try r.readString(tag, tagOffset: at)
             case 3:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.namespace = try r.readString()
+                m.namespace = try r.readString(tag, tagOffset: at)
             case 5:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.uid = try r.readString()
+                m.uid = try r.readString(tag, tagOffset: at)
             case 6:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                m.resourceVersion = try r.readString()
+                m.resourceVersion = try r.readString(tag, tagOffset: at)
             case 7:
-                try r.expect(tag, .varint, tagOffset: at)
-                let g = try r.readInt64()
+                let g = try r.readInt64(tag, tagOffset: at)
                 m.generation = g == 0 ? nil : g
             case 9:
                 // A *Time: present only when set; its content (seconds, nanos) is irrelevant.
@@ -144,11 +139,9 @@ public enum ProtoObjectMeta {
             let tag = try r.readTag()
             switch tag.field {
             case 1:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                key = try r.readString()
+                key = try r.readString(tag, tagOffset: at)
             case 2:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                value = try r.readString()
+                value = try r.readString(tag, tagOffset: at)
             default:
                 try r.skip(tag, tagOffset: at)
             }

@@ -196,8 +196,7 @@ public struct ProtoWatchSplitter {
             let tag = try r.readTag()
             switch tag.field {
             case 1:
-                try r.expect(tag, .lengthDelimited, tagOffset: at)
-                type = try r.readString()
+                type = try r.readString(tag, tagOffset: at)
             case 2:
                 try r.expect(tag, .lengthDelimited, tagOffset: at)
                 let ext = try r.readLengthDelimited()

@@ -159,6 +159,18 @@ public struct ProtoReader {
         String(decoding: try readLengthDelimited(), as: UTF8.self)
     }
 
+    /// The value of string field `tag` (read at `tagOffset`), which must be length-delimited.
+    public mutating func readString(_ tag: ProtoTag, tagOffset: Int) throws(ProtoError) -> String {
+        try expect(tag, .lengthDelimited, tagOffset: tagOffset)
+        return try readString()
+    }
+
+    /// The value of varint field `tag` (read at `tagOffset`) as an `int64`.
+    public mutating func readInt64(_ tag: ProtoTag, tagOffset: Int) throws(ProtoError) -> Int64 {
+        try expect(tag, .varint, tagOffset: tagOffset)
+        return try readInt64()
+    }
+
     /// An `int64`/`int32` field's value (int32 negatives are sign-extended on the wire).
     public mutating func readInt64() throws(ProtoError) -> Int64 {
         Int64(bitPattern: try readVarint())
