@@ -46,6 +46,9 @@ final class ListTee: ResponseInterceptor {
     private var batchBytes = 0
     private var cacheFailed = false
     private var waitingForWriter = false
+    /// Counts pauses, so a late wake-up from an earlier pause does nothing.
+    private var pauses = 0
+    private weak var wakeTarget: ResponseSink?
     /// Decided at the first item: the list is the very snapshot its scope was last committed
     /// at (same resourceVersion, not paged), so there is nothing to write (it is still filtered).
     private var sameSnapshot: Bool?
@@ -70,6 +73,7 @@ final class ListTee: ResponseInterceptor {
     }
 
     func body(_ buffer: ByteBuffer, to sink: ResponseSink) {
+        wakeTarget = sink
         guard mode.passThrough(buffer, to: sink) else { return }
         do {
             if protoSplitter != nil {
@@ -120,14 +124,28 @@ final class ListTee: ResponseInterceptor {
         }
         flushBatch(force: false)
         if caching && ctx.writer.isBackedUp && !waitingForWriter {
-            // Pause the apiserver rather than have the cache writer drop this list.
+            // Pause the apiserver rather than have the cache writer drop this list; but a disk
+            // that hangs must not hang the client: after `maxWriterWait` caching gives way.
             waitingForWriter = true
-            let wake = NIOLoopBound(WakeTarget(tee: self, sink: sink), eventLoop: sink.eventLoop)
-            ctx.writer.whenDrained(on: sink.eventLoop) {
-                wake.value.tee?.waitingForWriter = false
-                wake.value.sink?.resumeResponseReads()
-            }
+            let generation = pauses &+ 1
+            pauses = generation
+            let wake = NIOLoopBound(WakeTarget(tee: self), eventLoop: sink.eventLoop)
+            ctx.writer.whenDrained(on: sink.eventLoop) { wake.value.tee?.resume(generation, giveUp: false) }
+            sink.eventLoop.assumeIsolated().scheduleTask(in: Self.maxWriterWait) { wake.value.tee?.resume(generation, giveUp: true) }
         }
+    }
+
+    /// How long a list waits for the cache writer before it is forwarded uncached.
+    static let maxWriterWait = TimeAmount.seconds(2)
+
+    private func resume(_ generation: Int, giveUp: Bool) {
+        guard waitingForWriter, generation == pauses else { return }
+        waitingForWriter = false
+        if giveUp {
+            ctx.logger.warning("cache writer too slow; this list is forwarded uncached", metadata: ["gvr": "\(ctx.collection.gvr)"])
+            stopCaching()
+        }
+        wakeTarget?.resumeResponseReads()
     }
 
     var readyForMore: Bool { !waitingForWriter }
@@ -285,11 +303,7 @@ final class ListTee: ResponseInterceptor {
 /// Who to wake when the cache writer has room again (weak: the response may be gone by then).
 private final class WakeTarget {
     weak var tee: ListTee?
-    weak var sink: ResponseSink?
-    init(tee: ListTee, sink: ResponseSink) {
-        self.tee = tee
-        self.sink = sink
-    }
+    init(tee: ListTee) { self.tee = tee }
 }
 
 /// Lists in pages: each page's continue token maps to the staging area of the pages so far.

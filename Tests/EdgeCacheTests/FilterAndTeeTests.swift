@@ -1,8 +1,11 @@
-import EdgeCache
+@testable import EdgeCache
 import Filters
 import NIOHTTP1
 import OutpostTesting
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Filters apply before anyone sees or caches a response; the tees keep the cache current.
 @Suite("Filters and tees", .serialized)
@@ -90,6 +93,29 @@ struct FilterAndTeeTests {
 
     static func metric(_ cache: EdgeCache, _ name: String) -> Double? {
         cache.samples().first { $0.name == name }?.value
+    }
+
+    /// A disk that hangs must not hang the client: a list paused for a stuck cache writer is
+    /// forwarded uncached after `ListTee.maxWriterWait`.
+    @Test func aStuckCacheWriterDelaysButNeverHangsAList() async throws {
+        try await withCachedProxy(writeQueueBudget: 512 << 10) { h, cluster, cache in
+            let pad = String(repeating: "y", count: 400)
+            var items: [String] = []
+            for i in 0..<3000 {
+                items.append(#"{"metadata":{"name":"cm-\#(i)","namespace":"demo","resourceVersion":"\#(i + 1)"},"data":{"pad":"\#(pad)"}}"#)
+            }
+            cluster.route(Self.listPath, .json(configMapList(rv: 5000, items: items)))
+            // The writer thread is busy for 6 s with work that holds most of the budget.
+            cache.writer.submit(cost: 400 << 10, "stuck disk") { _ in _ = sleep(6) }
+            let c = try await h.client()
+            let started = ContinuousClock.now
+            let r = try await c.request(.GET, Self.listPath)
+            #expect(r.status == 200)
+            #expect(itemNames(r.bodyString).count == 3000, "the client gets the whole list")
+            #expect(ContinuousClock.now - started < .seconds(5), "it waited about maxWriterWait, not for the disk")
+            #expect(Self.metric(cache, "outpost_cache_lists_discarded_total") == 1, "and it was not cached")
+            await c.close()
+        }
     }
 
     @Test func filteredGetIsA404() async throws {
