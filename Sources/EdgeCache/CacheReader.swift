@@ -47,7 +47,7 @@ final class CacheReader: Sendable {
     /// converted for a JSON answer; see `AnswerEncoding.body`).
     static func batch(_ store: CacheStore, _ collection: Collection, namespace: String, after cursor: Cursor?,
                       selection: Selection, filter: ResourceFilter?, count: Int, scanLimit: Int = 2000,
-                      encoding: AnswerEncoding = .json, kinds: KindRegistry.Kinds? = nil) throws -> Batch {
+                      encoding: AnswerEncoding, kinds: KindRegistry.Kinds) throws -> Batch {
         var rows: [StoredObject] = []
         var last: Cursor? = nil
         var scanned = 0
@@ -64,25 +64,20 @@ final class CacheReader: Sendable {
             return true
         }
         // Encoded outside the store's lock (forEach's body runs under it).
-        let k = kinds ?? KindRegistry.Kinds(kind: KindRegistry.guessKind(collection.resource), apiVersion: collection.apiVersion)
-        let bodies = try rows.map { try encoding.body(of: $0, kinds: k) }
+        let bodies = try rows.map { try encoding.body(of: $0, kinds: kinds) }
         return Batch(bodies: bodies, next: exhausted ? nil : last, keys: rows.map { Cursor(namespace: $0.namespace, name: $0.name) })
     }
 
     /// Total framed size of the matching objects' messages in a protobuf list (its envelope's
     /// length goes before the items, so an unpaged protobuf list is read twice: sizes, then bytes).
     static func protobufItemsLength(_ store: CacheStore, _ collection: Collection, namespace: String,
-                                    selection: Selection, filter: ResourceFilter?) throws -> (length: Int, count: Int) {
+                                    selection: Selection, filter: ResourceFilter?) throws -> Int {
         var length = 0
-        var count = 0
         try store.forEach(gvr: collection.gvr, namespace: namespace, after: nil, prefilter: selection.prefilter) { obj in
-            if matches(obj, selection, filter) {
-                length += ProtoListWriter.itemFrameSize(messageLength: obj.body.count)
-                count += 1
-            }
+            if matches(obj, selection, filter) { length += ProtoListWriter.itemFrameSize(messageLength: obj.body.count) }
             return true
         }
-        return (length, count)
+        return length
     }
 
     private static func matches(_ obj: StoredObject, _ selection: Selection, _ filter: ResourceFilter?) -> Bool {

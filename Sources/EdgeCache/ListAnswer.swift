@@ -61,7 +61,7 @@ final class ListAnswer: LocalResponder {
             var itemsLength = 0
             if encoding == .protobuf && limit == 0 {
                 itemsLength = try CacheReader.protobufItemsLength(store, ctx.collection, namespace: ctx.namespace,
-                                                                  selection: selection, filter: ctx.filter).length
+                                                                  selection: selection, filter: ctx.filter)
             }
             // A page needs limit+1 matches to know whether another page follows.
             var batch = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: startCursor,

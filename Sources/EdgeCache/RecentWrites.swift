@@ -8,10 +8,24 @@ import Synchronization
 /// event whose resourceVersion was already applied by another stream carries nothing new; a list
 /// at exactly the resourceVersion its scope was committed at is the same snapshot.
 final class RecentWrites: Sendable {
+    /// A ring of the last `capacity` revisions with a set for lookups.
     private struct Revisions {
         var order: [UInt64] = []
         var next = 0
         var seen = Set<UInt64>()
+
+        /// Records `rv`; false when it was already there.
+        mutating func insert(_ rv: UInt64, capacity: Int) -> Bool {
+            guard seen.insert(rv).inserted else { return false }
+            if order.count < capacity {
+                order.append(rv)
+            } else {
+                seen.remove(order[next])
+                order[next] = rv
+                next = (next + 1) % capacity
+            }
+            return true
+        }
     }
 
     private let revisions = Mutex<[String: Revisions]>([:])
@@ -25,20 +39,9 @@ final class RecentWrites: Sendable {
     /// false when another stream already did. Non-numeric versions are always "first".
     func firstSighting(gvr: String, resourceVersion: String) -> Bool {
         guard let rv = UInt64(resourceVersion) else { return true }
-        return revisions.withLock { all in
-            var r = all[gvr] ?? Revisions()
-            defer { all[gvr] = r }
-            if r.seen.contains(rv) { return false }
-            if r.order.count < capacity {
-                r.order.append(rv)
-            } else {
-                r.seen.remove(r.order[r.next])
-                r.order[r.next] = rv
-                r.next = (r.next + 1) % capacity
-            }
-            r.seen.insert(rv)
-            return true
-        }
+        let capacity = self.capacity
+        // Mutated in place: a copy out of the dictionary would copy the whole ring per event.
+        return revisions.withLock { $0[gvr, default: Revisions()].insert(rv, capacity: capacity) }
     }
 
     private static func key(_ gvr: String, _ namespace: String, _ selector: String) -> String {
@@ -52,10 +55,5 @@ final class RecentWrites: Sendable {
 
     func committed(gvr: String, namespace: String, selector: String, resourceVersion: String) {
         scopes.withLock { $0[Self.key(gvr, namespace, selector)] = resourceVersion }
-    }
-
-    /// Forgets a scope (its data changed outside a list commit, e.g. a write failed).
-    func forget(gvr: String, namespace: String, selector: String) {
-        _ = scopes.withLock { $0.removeValue(forKey: Self.key(gvr, namespace, selector)) }
     }
 }

@@ -65,12 +65,9 @@ struct StreamTeeMode {
 
 /// Response facts the tees check before touching a body.
 enum ResponseShape {
-    /// A plain JSON object/list/watch stream: 2xx, `application/json` without `as=` (a Table or
-    /// PartialObjectMetadata response must never reach the cache), not compressed.
-    static func isPlainJSON(_ head: HTTPResponseHead) -> Bool { format(head) == .json }
-
     /// The body's format when the tee can read it: 2xx, not compressed, `application/json` or
-    /// `application/vnd.kubernetes.protobuf` (`;stream=watch` for watches), and no `as=`.
+    /// `application/vnd.kubernetes.protobuf` (`;stream=watch` for watches), and no `as=` (a Table
+    /// or PartialObjectMetadata response must never reach the cache).
     static func format(_ head: HTTPResponseHead) -> BodyFormat? {
         guard head.status.code >= 200 && head.status.code < 300 else { return nil }
         if let enc = head.headers.first(name: "content-encoding"), !enc.isEmpty, enc.lowercased() != "identity" {
