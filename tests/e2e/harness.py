@@ -533,9 +533,10 @@ def timed_request(http, method, path, body=None, headers=None, timeout=10):
 
 class WatchStream:
     """A raw HTTP watch read by a background thread: events (decoded JSON lines) in order, the time
-    the stream ended and how (EOF / error)."""
+    the stream ended and how (EOF / error). Subclasses read other framings by overriding
+    `_read_item`, `_record` and `_describe` (see test_protobuf.ProtoWatch)."""
 
-    def __init__(self, http, path, timeout=60):
+    def __init__(self, http, path, timeout=60, headers=None):
         import queue
         import threading
 
@@ -547,7 +548,7 @@ class WatchStream:
         self.ended_at = None
         self.started_at = time.monotonic()
         self.conn = http.connect(timeout)
-        self.conn.request("GET", path, headers=http.headers({"Accept": "application/json"}))
+        self.conn.request("GET", path, headers=http.headers(headers or {"Accept": "application/json"}))
         self.resp = self.conn.getresponse()
         self.status = self.resp.status
         self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
@@ -559,18 +560,27 @@ class WatchStream:
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
+    def _read_item(self):
+        """The next event, or None at the end of the stream."""
+        while True:
+            line = self.resp.readline()
+            if not line:
+                return None
+            if line.strip():
+                return json.loads(line)
+
+    def _record(self, ev):
+        ev["_t"] = time.monotonic()
+        self.events.append(ev)
+
+    def _describe(self):
+        return [summarize_event(e) for e in self.events][-20:]
+
     def _run(self):
         try:
-            while True:
-                line = self.resp.readline()
-                if not line:
-                    break
-                if not line.strip():
-                    continue
-                ev = json.loads(line)
-                ev["_t"] = time.monotonic()
-                self.events.append(ev)
-                self.q.put(ev)
+            while (item := self._read_item()) is not None:
+                self._record(item)
+                self.q.put(item)
         except Exception as e:  # reported through .error
             self.error = e
         finally:
@@ -592,11 +602,10 @@ class WatchStream:
             except queue.Empty:
                 break
             if ev is None:
-                raise AssertionError(f"watch ended (error={self.error!r}) before {what}; events: "
-                                     f"{[summarize_event(e) for e in self.events][-20:]}")
+                raise AssertionError(f"watch ended (error={self.error!r}) before {what}; events: {self._describe()}")
             if pred(ev):
                 return ev
-        raise AssertionError(f"no {what} within {timeout}s; events: {[summarize_event(e) for e in self.events][-20:]}")
+        raise AssertionError(f"no {what} within {timeout}s; events: {self._describe()}")
 
     def duration(self):
         return (self.ended_at or time.monotonic()) - self.started_at

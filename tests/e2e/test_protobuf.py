@@ -12,10 +12,7 @@ offline watch runs for timeoutSeconds=7.
 """
 import base64
 import json
-import queue
 import secrets
-import socket
-import threading
 import time
 import urllib.parse
 import warnings
@@ -23,7 +20,7 @@ import warnings
 import pytest
 
 import protobuf_wire as pw
-from harness import Kubectl, cm_obj, create_objects, names_rvs, parallel_requests, pod_obj, wait_until
+from harness import Kubectl, WatchStream, cm_obj, create_objects, names_rvs, parallel_requests, pod_obj, wait_until
 
 pytestmark = pytest.mark.usefixtures("outpost_only")
 
@@ -84,71 +81,25 @@ def go_offline(p, relay, probe_path, headers=KUBELET):
     wait_until(answered_locally, 15, interval=0.2, what=f"an offline answer for {probe_path}")
 
 
-class ProtoWatch:
-    """A protobuf watch read frame by frame in a background thread."""
+class ProtoWatch(WatchStream):
+    """A protobuf watch read frame by frame in a background thread (`frames`: (WatchFrame, time))."""
 
     def __init__(self, http, path, headers=KUBELET, timeout=30):
-        self.frames = []                              # (WatchFrame, monotonic time)
-        self.q = queue.Queue()
-        self.error = None
-        self.ended = threading.Event()
-        self.ended_at = None
-        self.started_at = time.monotonic()
-        self.conn = http.connect(timeout)
-        self.conn.request("GET", path, headers=http.headers(headers))
-        self.resp = self.conn.getresponse()
-        self.status = self.resp.status
-        self.headers = {k.lower(): v for k, v in self.resp.getheaders()}
-        if self.status != 200:
-            self.body = self.resp.read()
-            self.ended_at = time.monotonic()
-            self.ended.set()
-            return
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
+        self.frames = []
+        super().__init__(http, path, timeout=timeout, headers=headers)
 
-    def _run(self):
-        try:
-            while True:
-                frame = pw.read_frame(self.resp)
-                if frame is None:
-                    break
-                f = pw.WatchFrame(frame)
-                self.frames.append((f, time.monotonic()))
-                self.q.put(f)
-        except Exception as e:  # reported through .error
-            self.error = e
-        finally:
-            self.ended_at = time.monotonic()
-            self.ended.set()
-            self.q.put(None)
+    def _read_item(self):
+        frame = pw.read_frame(self.resp)
+        return None if frame is None else pw.WatchFrame(frame)
 
-    def wait_for(self, pred, timeout, what):
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                f = self.q.get(timeout=left)
-            except queue.Empty:
-                break
-            if f is None:
-                raise AssertionError(f"watch ended (error={self.error!r}) before {what}; frames: {self.summary()}")
-            if pred(f):
-                return f
-        raise AssertionError(f"no {what} within {timeout}s; frames: {self.summary()}")
+    def _record(self, f):
+        self.frames.append((f, time.monotonic()))
+
+    def _describe(self):
+        return self.summary()
 
     def summary(self):
         return [repr(f) for f, _ in self.frames][-20:]
-
-    def duration(self):
-        return (self.ended_at or time.monotonic()) - self.started_at
-
-    def close(self):
-        try:
-            if self.conn.sock is not None:
-                self.conn.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-        self.conn.close()
 
 
 # =========================================================================================== 1. online
