@@ -10,7 +10,9 @@ import PackageDescription
 //   KubeProto     pure: streaming protobuf scanning (k8s envelope, list items, watch frames, metadata) and writers
 //   KubeProtoJSON pure: protobuf object -> the apiserver's JSON, driven by a schema generated from k8s.io/api
 //   Filters       pure: filter rules and the Outpost config file
+//   OfflineAccess pure: the apiserver's authorization answers, remembered, decide who may read the cache offline
 //   CacheStore    the on-disk store (SQLite WAL through the system libsqlite3)
+//   CacheCrypto   keys, sealing of cached bodies at rest and credential hashing (libsodium)
 //   Upstream      NIO: TLS client connections to the apiserver, pooling, health
 //   OutpostProxy  NIO: the local server, forwarding, tunnels, admin endpoints, metrics
 //   EdgeCache     NIO: tees that feed the cache, offline answers, the request router
@@ -39,6 +41,9 @@ let package = Package(
         .target(name: "KubeProtoJSON", dependencies: ["KubeProto"]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CacheStore", dependencies: ["CSQLite"]),
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
+        .target(name: "CacheCrypto", dependencies: ["CSodium"]),
+        .target(name: "OfflineAccess"),
         .target(name: "Filters", dependencies: ["YAMLLite", "Selectors"]),
         .target(name: "OutpostCLI"),
         .target(
@@ -65,7 +70,7 @@ let package = Package(
         .target(
             name: "EdgeCache",
             dependencies: [
-                "OutpostProxy", "CacheStore", "Filters", "KubeJSON", "KubeProto", "KubeProtoJSON", "KubeRequest", "Selectors",
+                "OutpostProxy", "CacheStore", "CacheCrypto", "OfflineAccess", "Filters", "KubeJSON", "KubeProto", "KubeProtoJSON", "KubeRequest", "Selectors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -86,7 +91,7 @@ let package = Package(
         .executableTarget(
             name: "outpost",
             dependencies: [
-                "OutpostCLI", "OutpostProxy", "EdgeCache", "Filters", "KubeConfig", "Upstream",
+                "OutpostCLI", "OutpostProxy", "EdgeCache", "CacheCrypto", "Filters", "KubeConfig", "Upstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -99,6 +104,8 @@ let package = Package(
         .testTarget(name: "KubeProtoTests", dependencies: ["KubeProto", "KubeJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "KubeProtoJSONTests", dependencies: ["KubeProtoJSON", "KubeProto"], exclude: ["Fixtures"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
+        .testTarget(name: "CacheCryptoTests", dependencies: ["CacheCrypto"]),
+        .testTarget(name: "OfflineAccessTests", dependencies: ["OfflineAccess"]),
         .testTarget(name: "FiltersTests", dependencies: ["Filters"]),
         .testTarget(name: "OutpostCLITests", dependencies: ["OutpostCLI"]),
         .testTarget(

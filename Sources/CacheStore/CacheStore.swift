@@ -168,7 +168,10 @@ public final class CacheStore: @unchecked Sendable {
     /// The thread currently holding `state`'s lock (0 when none): detects reentrant calls, see `locked`.
     private let lockOwner = Atomic<UInt>(0)
 
-    public init(directory: String) throws {
+    /// Seals the bodies of the resources it names (Secrets) before they reach the disk.
+    public let cipher: (any BodyCipher)?
+
+    public init(directory: String, cipher: (any BodyCipher)? = nil) throws {
         try makeDirectories(directory)
         let path = directory.hasSuffix("/") ? directory + "cache.db" : directory + "/cache.db"
         self.path = path
@@ -181,11 +184,14 @@ public final class CacheStore: @unchecked Sendable {
             conn = try CacheStore.openAndMigrate(path)
         }
         recoveredCorruptFile = moved
+        conn.cipher = cipher
+        self.cipher = cipher
         state = Mutex(State(connection: conn))
     }
 
     /// Schema version kept in `PRAGMA user_version`. 1: objects, scopes, meta. 2: adds staging and documents.
-    static let schemaVersion: Int64 = 2
+    /// 3: adds access (the apiserver's authorization answers, see CacheStore+Access).
+    static let schemaVersion: Int64 = 3
 
     /// Opens `path`, creates missing tables (a new file, or a v1 file gaining the v2 tables), records the schema
     /// version and deletes staging rows left by a crash, in one transaction. A file from a newer version keeps its
@@ -203,10 +209,14 @@ public final class CacheStore: @unchecked Sendable {
         try c.exec("PRAGMA auto_vacuum=INCREMENTAL")
         try c.exec("PRAGMA journal_mode=WAL")
         try c.exec("PRAGMA synchronous=NORMAL; PRAGMA journal_size_limit=16777216")
+        // Deleted and overwritten content is zeroed where that costs no extra I/O, so an old
+        // body (a Secret from before sealing) does not linger in free pages.
+        try c.exec("PRAGMA secure_delete=FAST")
         try c.transaction {
             let version = try c.scalar("PRAGMA user_version") ?? 0
             try c.exec(schemaV1)
             try c.exec(schemaV2)
+            try c.exec(schemaAccess)
             if version < schemaVersion { try c.exec("PRAGMA user_version=\(schemaVersion)") }
             try clearStaging(c)
         }
@@ -644,7 +654,7 @@ public final class CacheStore: @unchecked Sendable {
         try st.bind(first + 5, PairCodec.encode(o.labels))
         try st.bind(first + 6, PairCodec.encode(o.fields))
         try st.bind(first + 7, o.format.rawValue)
-        try st.bind(first + 8, o.body)
+        try st.bind(first + 8, st.connection.cipher.map { $0.sealIfNeeded(o.body, gvr: o.gvr, namespace: o.namespace, name: o.name) } ?? o.body)
     }
 
     static func upsert(_ c: Connection, _ o: StoredObject, onlyIfNewer: Bool) throws -> Bool {
@@ -713,9 +723,18 @@ public final class CacheStore: @unchecked Sendable {
         else {
             throw CacheStoreError(code: 0, message: "undecodable row", context: "read \(gvr) \(st.string(i))/\(st.string(i + 1))")
         }
+        let namespace = st.string(i), name = st.string(i + 1)
+        var body = st.bytes(i + 6)
+        if let cipher = st.connection.cipher {
+            do {
+                body = try cipher.openIfSealed(body, gvr: gvr, namespace: namespace, name: name)
+            } catch {
+                throw CacheStoreError(code: 0, message: "\(error)", context: "open sealed body of \(gvr) \(namespace)/\(name)")
+            }
+        }
         return StoredObject(
-            gvr: gvr, namespace: st.string(i), name: st.string(i + 1), resourceVersion: st.string(i + 2),
-            labels: labels, fields: fields, format: format, body: st.bytes(i + 6))
+            gvr: gvr, namespace: namespace, name: name, resourceVersion: st.string(i + 2),
+            labels: labels, fields: fields, format: format, body: body)
     }
 
     private static func scopeInfo(_ st: Statement) -> ScopeInfo {

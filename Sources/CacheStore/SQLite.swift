@@ -115,6 +115,8 @@ final class Connection {
     private var statements: [String: OpaquePointer] = [:]
     /// See `CacheStore._setAfterUpsertInReplace`.
     var afterUpsertInReplace: (@Sendable (Int) throws -> Void)?
+    /// Seals bodies on their way into `objects`/`staging` and opens them on the way out (see `BodyCipher`).
+    var cipher: (any BodyCipher)?
 
     init(path: String) throws {
         var handle: OpaquePointer?

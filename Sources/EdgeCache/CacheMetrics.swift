@@ -10,6 +10,7 @@ public final class CacheMetrics: Sendable {
         var listsUnchanged = 0
         var watchEventsDeduplicated = 0
         var localAnswers: [String: Int] = [:]
+        var refusals: [String: Int] = [:]
     }
 
     private let counts = Mutex(Counts())
@@ -21,6 +22,8 @@ public final class CacheMetrics: Sendable {
     func watchEventSeen() { counts.withLock { $0.watchEventsDeduplicated += 1 } }
     func watchEvent() { counts.withLock { $0.watchEvents += 1 } }
     func answered(_ kind: String) { counts.withLock { $0.localAnswers[kind, default: 0] += 1 } }
+    /// A local answer refused because the apiserver had not allowed the caller the access.
+    func refused(_ reason: String) { counts.withLock { $0.refusals[reason, default: 0] += 1 } }
 
     /// Prometheus samples: (name with labels, type, help, value).
     func samples() -> [(name: String, type: String, help: String, value: Double)] {
@@ -35,6 +38,10 @@ public final class CacheMetrics: Sendable {
         ]
         for (kind, n) in c.localAnswers.sorted(by: { $0.key < $1.key }) {
             out.append(("outpost_cache_answers_total{kind=\"\(kind)\"}", "counter", "Requests answered from the cache, by kind.", Double(n)))
+        }
+        for (reason, n) in c.refusals.sorted(by: { $0.key < $1.key }) {
+            out.append(("outpost_cache_refusals_total{reason=\"\(reason)\"}", "counter",
+                        "Cached answers refused: the apiserver had not allowed the caller that access while reachable.", Double(n)))
         }
         return out
     }

@@ -8,7 +8,15 @@ import OutpostProxy
 struct CacheRouter: RequestRouter {
     let cache: EdgeCache
 
+    /// Every plan with a local answer is guarded: the apiserver's answers are recorded per caller,
+    /// and a local answer is given only to a caller it allowed the same access (see `AccessGate`).
     func plan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
+        let plan = ungatedPlan(head, info: info)
+        guard let info, plan.localResponder != nil else { return plan }
+        return cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+    }
+
+    private func ungatedPlan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
         guard let info else { return RequestPlan(head: head) }
         switch info.kind {
         case .discovery:

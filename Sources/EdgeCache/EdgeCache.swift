@@ -1,5 +1,7 @@
+import CacheCrypto
 import CacheStore
 import Filters
+import OfflineAccess
 import Logging
 import NIOCore
 import OutpostProxy
@@ -15,6 +17,7 @@ public final class EdgeCache: Sendable {
     let kinds: KindRegistry
     let pages = PagedLists()
     let recent = RecentWrites()
+    let access: AccessGate
     let dialect = ApiserverDialect()
     let config: OutpostConfig
     let bookmarkInterval: TimeAmount
@@ -24,13 +27,32 @@ public final class EdgeCache: Sendable {
     /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
     /// `writeQueueBudget`: bytes of cache work that may wait for the writer thread; past half of
     /// it, list tees pause the apiserver, past all of it, work is dropped (and readiness says so).
+    /// `keys`: the key file's keys (bodies of `config.cache.encrypted` resources are sealed with the
+    /// first; callers' credentials are hashed with its identity key). `accessLifetime`: seconds the
+    /// apiserver's answer to a caller stays good for offline answers (nil: until it answers otherwise).
     public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5),
-                writeQueueBudget: Int = 4 << 20) throws {
-        store = try CacheStore(directory: directory)
+                writeQueueBudget: Int = 4 << 20, keys: CacheKeys = .generate(), accessLifetime: Int64? = 7 * 86400) throws {
+        let sealing = ResourceSealing(sealer: BodySealer(keys: keys), resources: config.cache.encrypted)
+        store = try CacheStore(directory: directory, cipher: sealing)
         if let moved = store.recoveredCorruptFile {
             logger.warning("cache file was unreadable; moved aside, starting empty", metadata: ["moved": "\(moved)"])
         }
+        let report = try store.resealBodies()
+        if report.resealed > 0 || report.dropped > 0 {
+            logger.notice("cache bodies re-encrypted with the current key", metadata: [
+                "resealed": "\(report.resealed)",
+                "droppedUnreadable": "\(report.dropped)"])
+        }
         writer = CacheWriter(store: store, logger: logger, maxQueuedBytes: writeQueueBudget)
+        let hasher = IdentityHasher(keys: keys)
+        // The remembered answers are keyed by hashes under the identity key: another key makes them meaningless.
+        let check = hasher.hash(Array("outpost access identity check".utf8))
+        if let stored = try? store.meta(key: "access-identity-check"), stored != check {
+            logger.warning("the key file's identity key changed: forgetting remembered authorizations")
+            try store.clearAccess(keeping: Identity.outpost.bytes)
+        }
+        try store.putMeta(key: "access-identity-check", value: check)
+        access = AccessGate(store: store, writer: writer, hasher: hasher, lifetime: accessLifetime, metrics: metrics, logger: logger)
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }

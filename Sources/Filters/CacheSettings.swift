@@ -5,10 +5,15 @@ public struct CacheSettings: Sendable, Equatable {
     /// Whether discovery documents (`/api`, `/apis`, `/apis/G/V`, `/version`) are cached, so
     /// clients can still build their REST mappings while the apiserver is unreachable.
     public var discovery: Bool
+    /// Resources whose cached bodies are encrypted at rest (their metadata, which selectors
+    /// read, stays plain). Secrets by default.
+    public var encrypted: Set<GroupResource>
 
-    public init(resources: Set<GroupResource> = defaultResources, discovery: Bool = true) {
+    public init(resources: Set<GroupResource> = defaultResources, discovery: Bool = true,
+                encrypted: Set<GroupResource> = [GroupResource(group: "", resource: "secrets")]) {
         self.resources = resources
         self.discovery = discovery
+        self.encrypted = encrypted
     }
 
     /// What node agents (kubelet, kube-proxy, CNI and CSI plugins) read to keep running.

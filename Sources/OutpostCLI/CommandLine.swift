@@ -8,6 +8,9 @@
 /// that names the flag.
 public enum OutpostCommand: Equatable, Sendable {
     case serve(ServeOptions)
+    /// `outpost rotate-key`: add a new primary key to the key file (the running or next Outpost
+    /// re-encrypts the cache with it at start; the old key stays for reading until removed).
+    case rotateKey(ServeOptions)
     /// Print this text to standard output and exit 0.
     case help(String)
     case version(String)
@@ -33,6 +36,16 @@ public struct ServeOptions: Equatable, Sendable {
     public var logLevel = "info"
     public var threads = 1
     public var responseTimeout = 60
+    /// The cache's key file; nil: `<cacheDir>/cache.key`.
+    public var encryptionKeyFile: String?
+    /// Seconds the apiserver's answer to a caller stays good for offline answers; nil: until the
+    /// apiserver answers otherwise.
+    public var offlineAuthLifetime: Int? = 7 * 86_400
+
+    /// The key file in force.
+    public var keyFilePath: String {
+        encryptionKeyFile ?? (cacheDir.hasSuffix("/") ? cacheDir + "cache.key" : cacheDir + "/cache.key")
+    }
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -45,7 +58,9 @@ public enum OutpostCommandLine {
     /// Parses the arguments after the program name.
     public static func parse(_ arguments: [String]) throws(CommandLineError) -> OutpostCommand {
         var args = arguments[...]
+        var rotate = false
         if args.first == "serve" { args = args.dropFirst() }
+        else if args.first == "rotate-key" { args = args.dropFirst(); rotate = true }
         var options = ServeOptions()
         while let arg = args.popFirst() {
             if arg == "-h" || arg == "--help" || arg == "help" { return .help(usage) }
@@ -76,7 +91,7 @@ public enum OutpostCommandLine {
                 throw CommandLineError("--\(name): \(error)")
             }
         }
-        return .serve(options)
+        return rotate ? .rotateKey(options) : .serve(options)
     }
 
     /// `outpost --help`.
@@ -86,6 +101,7 @@ public enum OutpostCommandLine {
             ask the apiserver, and keeps answering from its cache when the cloud link is down.
 
             USAGE: outpost [serve] [--option value ...]
+                   outpost rotate-key [--cache-dir dir | --encryption-key-file file]
 
             OPTIONS:
 
@@ -139,7 +155,25 @@ public enum OutpostCommandLine {
         Option(name: "response-timeout", valueName: "seconds",
                help: "Seconds to wait for the apiserver's response headers before answering 504.", defaultValue: "60") {
             $1.responseTimeout = try integer($0, "response-timeout", in: 1...86_400) },
+        Option(name: "encryption-key-file", valueName: "file",
+               help: "Key file sealing cached Secrets (created 0600 if missing). Keep it off the cache's disk to protect a stolen disk.",
+               defaultValue: "<cache-dir>/cache.key") { $1.encryptionKeyFile = try nonEmpty($0, "encryption-key-file") },
+        Option(name: "offline-auth-lifetime", valueName: "duration",
+               help: "How long the apiserver's OK for a caller's access lets the cache answer that caller offline (e.g. 30m, 24h, 7d, or never-expires).",
+               defaultValue: "7d") { $1.offlineAuthLifetime = try duration($0, "offline-auth-lifetime") },
     ]
+
+    /// `90s`, `30m`, `24h`, `7d` (or a bare number of seconds); `never-expires` is nil.
+    static func duration(_ v: String, _ name: String) throws(CommandLineError) -> Int? {
+        if v == "never-expires" { return nil }
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86_400]
+        var digits = Substring(v), unit = 1
+        if let last = v.last, let u = units[last] { digits = v.dropLast(); unit = u }
+        guard let n = Int(digits), n > 0, n <= Int(Int32.max) else {
+            throw CommandLineError("--\(name): '\(v)' is not a duration like 90s, 30m, 24h, 7d or never-expires")
+        }
+        return n * unit
+    }
 
     private static func nonEmpty(_ v: String, _ name: String) throws(CommandLineError) -> String {
         guard !v.isEmpty else { throw CommandLineError("--\(name) must not be empty") }

@@ -1,3 +1,4 @@
+import CacheCrypto
 import OutpostCLI
 
 #if canImport(Glibc)
@@ -20,6 +21,8 @@ enum Outpost {
             print(text, terminator: "")
         case .version(let v):
             print(v)
+        case .rotateKey(let options):
+            rotateKey(options.keyFilePath)
         case .serve(let options):
             do {
                 try await Serve(options: options).run()
@@ -28,6 +31,19 @@ enum Outpost {
             } catch {
                 fail("Error: \(error)", code: 1)
             }
+        }
+    }
+
+    /// Prepends a new primary key; the cache is re-encrypted with it when Outpost next starts.
+    static func rotateKey(_ path: String) {
+        do {
+            let loaded = try KeyFile.loadOrCreate(path)
+            let rotated = try loaded.keys.rotated()
+            try KeyFile.write(rotated, to: path)
+            print("\(path): key \(rotated.primary.id) now encrypts; \(rotated.keys.count - 1) older key(s) kept for reading.")
+            print("Restart Outpost to re-encrypt the cache with it; afterwards the older `key` lines may be removed.")
+        } catch {
+            fail("Error: \(error)", code: 1)
         }
     }
 

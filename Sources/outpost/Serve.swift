@@ -1,3 +1,4 @@
+import CacheCrypto
 import EdgeCache
 import Filters
 import KubeConfig
@@ -45,7 +46,12 @@ struct Serve {
         }
         let cache: EdgeCache
         do {
-            cache = try EdgeCache(directory: cacheDir, config: outpostConfig, logger: logger)
+            let keyFile = options.keyFilePath
+            let keys = try KeyFile.loadOrCreate(keyFile)
+            if keys.created { logger.notice("created the cache key file", metadata: ["path": "\(keyFile)"]) }
+            if keys.tightened { logger.warning("the cache key file was readable by others; now 0600", metadata: ["path": "\(keyFile)"]) }
+            cache = try EdgeCache(directory: cacheDir, config: outpostConfig, logger: logger, keys: keys.keys,
+                                  accessLifetime: options.offlineAuthLifetime.map(Int64.init))
         } catch {
             throw StartupError("--cache-dir \(cacheDir): \(error)")
         }

@@ -25,7 +25,7 @@ import Darwin
                     "SELECT count(*) FROM sqlite_master WHERE name IN ('staging', 'documents')") == 0)
             }
             let store = try CacheStore(directory: dir)
-            #expect(try store._queryInt("PRAGMA user_version") == 2)
+            #expect(try store._queryInt("PRAGMA user_version") == CacheStore.schemaVersion)
             #expect(try store._queryInt(
                 "SELECT count(*) FROM sqlite_master WHERE type='table' AND name IN ('staging', 'documents')") == 2)
             // old data intact, new features work

@@ -30,6 +30,14 @@ struct OfflineServingTests {
         cluster.link = link
     }
 
+    /// Asks the apiserver (link up) for each of `uris`: whatever it answers (404 included)
+    /// confirms the caller's access, which offline answers require (see AccessGate).
+    func confirmOnline(_ h: ProxyHarness, _ uris: [String]) async throws {
+        let c = try await h.client()
+        for uri in uris { _ = try await c.request(.GET, uri) }
+        await c.close()
+    }
+
     @Test func listIsServedFromCacheWithSelectorsAfterTheLinkDrops() async throws {
         try await withCachedProxy { h, cluster, cache in
             seed(cluster)
@@ -104,7 +112,10 @@ struct OfflineServingTests {
     @Test func getAnswersTheObjectOr404AndNeverCachedIs503() async throws {
         try await withCachedProxy { h, cluster, cache in
             seed(cluster)
-            try await warmAndCut(h, cluster, cache)
+            try await warmAndCut(h, cluster, cache, link: .up)
+            cluster.route(Self.listPath + "/a", .json(configMap("a", rv: 10, labels: ["app": "web", "tier": "front"], kindAndVersion: true)))
+            try await confirmOnline(h, [Self.listPath + "/a", Self.listPath + "/zzz", "/api/v1/namespaces/elsewhere/configmaps"])
+            cluster.link = .down
             let c = try await h.client()
             let a = try await c.request(.GET, Self.listPath + "/a")
             #expect(a.status == 200)
@@ -115,6 +126,10 @@ struct OfflineServingTests {
             let other = try await c.request(.GET, "/api/v1/namespaces/elsewhere/configmaps")
             #expect(other.status == 503)
             #expect(other.bodyString.contains("no complete data"))
+            // Never asked online by this caller: the apiserver's verdict is unknown, so no data.
+            let b = try await c.request(.GET, Self.listPath + "/b")
+            #expect(b.status == 403)
+            #expect(!b.bodyString.contains(#""data""#))
             let write = try await c.request(.POST, Self.listPath, body: Array(configMap("n", rv: 1).utf8))
             #expect(write.status == 503)
             await c.close()
@@ -158,7 +173,9 @@ struct OfflineServingTests {
     @Test func offlineWatchIsHeldWithBookmarksAndEndsAtTimeout() async throws {
         try await withCachedProxy(bookmarkInterval: 1) { h, cluster, cache in
             seed(cluster)
-            try await warmAndCut(h, cluster, cache)
+            try await warmAndCut(h, cluster, cache, link: .up)
+            try await confirmOnline(h, [Self.listPath + "?watch=true&timeoutSeconds=1"])
+            cluster.link = .down
             let c = try await h.client()
             let start = ContinuousClock.now
             let r = try await c.request(.GET, Self.listPath + "?watch=true&allowWatchBookmarks=true&resourceVersion=100&timeoutSeconds=3")

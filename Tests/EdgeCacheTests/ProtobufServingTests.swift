@@ -63,6 +63,10 @@ struct ProtobufServingTests {
             #expect(online.body.count == upstream.count)
             #expect(try Self.items(online.body).map(\.name) == ["a", "b"], "skip-c is masked, not delivered")
             #expect(await waitUntil { (try? cache.store.stats().objects) == 2 })
+            // The gets below are answered offline only because this caller made them online once.
+            let b = ProtoObjectWriter.encode(typeMeta: Self.podType, message: Self.pod("b", rv: 11, node: "edge-2", labels: [("app", "db")]))
+            cluster.route(Self.path + "/b", .respond(status: 200, headers: Self.pb, chunks: [.init(bytes: b)], contentLength: true))
+            #expect(try await c.request(.GET, Self.path + "/b", headers: Self.kubelet).status == 200)
 
             cluster.link = .down
             let offline = try await c.request(.GET, Self.path, headers: Self.kubelet)
@@ -132,6 +136,9 @@ struct ProtobufServingTests {
             let c = try await h.client()
             _ = try await c.request(.GET, Self.path, headers: Self.kubelet)
             #expect(await waitUntil { (try? cache.store.stats().objects) == 2 })
+            let w = try await h.client()
+            _ = try await w.request(.GET, Self.path + "?watch=true&timeoutSeconds=1", headers: Self.kubelet)  // confirms the watch access
+            await w.close()
             cluster.link = .down
             let r = try await c.request(.GET, Self.path + "?watch=true&resourceVersion=0&allowWatchBookmarks=true&timeoutSeconds=2",
                                         headers: Self.kubelet)

@@ -1,0 +1,86 @@
+/// One access the apiserver authorizes, in the terms its authorizers use (RBAC's verb, API group,
+/// resource, namespace and resource name). A list or watch pinned to one object by a
+/// `metadata.name` field selector carries that name, as the apiserver's RequestInfo does.
+public struct Access: Hashable, Sendable, CustomStringConvertible {
+    public var verb: String
+    public var group: String
+    public var resource: String
+    /// "" for cluster-scoped objects and all-namespace lists.
+    public var namespace: String
+    /// "" when the request names no object.
+    public var name: String
+
+    public init(verb: String, group: String, resource: String, namespace: String = "", name: String = "") {
+        self.verb = verb
+        self.group = group
+        self.resource = resource
+        self.namespace = namespace
+        self.name = name
+    }
+
+    /// Discovery documents and `/version`: any caller the apiserver authenticated may read them
+    /// (`system:discovery`), so they need an accepted identity, not a grant.
+    public static let discovery = Access(verb: "get", group: "", resource: "")
+
+    public var isDiscovery: Bool { resource.isEmpty }
+
+    /// The accesses whose grant covers this one, this one first. A rule without resource names
+    /// covers every name; a cluster-wide grant covers every namespace (RBAC: only a
+    /// ClusterRoleBinding grants an all-namespace or cluster-scoped request, and it applies in
+    /// every namespace).
+    public var coveringAccesses: [Access] {
+        var out = [self]
+        if !name.isEmpty { out.append(Access(verb: verb, group: group, resource: resource, namespace: namespace)) }
+        if !namespace.isEmpty {
+            if !name.isEmpty { out.append(Access(verb: verb, group: group, resource: resource, name: name)) }
+            out.append(Access(verb: verb, group: group, resource: resource))
+        }
+        return out
+    }
+
+    public var description: String {
+        "\(verb) \(group.isEmpty ? "" : group + "/")\(resource)" + (namespace.isEmpty ? "" : " in \(namespace)")
+            + (name.isEmpty ? "" : " named \(name)")
+    }
+}
+
+/// Who is asking, as far as the apiserver can tell: Outpost's own identity (a request without
+/// credentials gets Outpost's kubeconfig credentials upstream), or the credentials the client
+/// sent (its Authorization header and any impersonation headers), reduced to the exact bytes
+/// the apiserver would authenticate. Only a keyed hash of `material` is ever kept.
+public enum CallerCredentials: Equatable, Sendable {
+    case outpost
+    case presented(material: [UInt8])
+
+    /// Reads the headers of a request (`name` in any case). Authorization and every
+    /// `Impersonate-*` header count; anything else the apiserver ignores for authentication.
+    public init<S: Sequence>(headers: S) where S.Element == (name: String, value: String) {
+        var authorization: [String] = []
+        var impersonation: [(String, String)] = []
+        for (name, value) in headers {
+            let lower = name.lowercased()
+            if lower == "authorization" {
+                authorization.append(value)
+            } else if lower.hasPrefix("impersonate-") {
+                impersonation.append((lower, value))
+            }
+        }
+        guard !authorization.isEmpty || !impersonation.isEmpty else {
+            self = .outpost
+            return
+        }
+        // Order matters to the apiserver only within a header (groups, extras): sort by name,
+        // keeping the order of repeated headers.
+        impersonation = impersonation.enumerated()
+            .sorted { $0.element.0 != $1.element.0 ? $0.element.0 < $1.element.0 : $0.offset < $1.offset }
+            .map(\.element)
+        var material: [UInt8] = []
+        for a in authorization {
+            material += Array("authorization\u{0}".utf8) + Array(a.utf8) + [0x0A]
+        }
+        for (n, v) in impersonation {
+            material += Array(n.utf8) + [0] + Array(v.utf8) + [0x0A]
+        }
+        self = .presented(material: material)
+    }
+}

@@ -1,0 +1,194 @@
+/// A caller as the access book knows it: a keyed hash of its credentials (see
+/// `CallerCredentials`), or Outpost's own identity.
+public struct Identity: Hashable, Sendable {
+    public var bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// Outpost's own credentials (requests that carry none). All zeros: no hash output collides
+    /// with it in practice, and it survives a change of key file.
+    public static let outpost = Identity(bytes: [UInt8](repeating: 0, count: 32))
+}
+
+/// What the apiserver answered a caller for an access.
+public enum AccessOutcome: Int64, Sendable {
+    /// Any answer that shows authentication and authorization passed (2xx, 404, 409, 410, 400, 422).
+    case allowed = 1
+    /// 403: authenticated, not authorized.
+    case forbidden = 2
+    /// 401: not authenticated (recorded for the identity, not one access).
+    case unauthorized = 3
+
+    /// The outcome an apiserver status code proves, or nil when it proves nothing (429, 5xx,
+    /// errors Outpost made itself).
+    public init?(statusCode: Int) {
+        switch statusCode {
+        case 200..<300, 400, 404, 409, 410, 422: self = .allowed
+        case 401: self = .unauthorized
+        case 403: self = .forbidden
+        default: return nil
+        }
+    }
+}
+
+/// What to do with a request Outpost would answer from the cache.
+public enum AccessDecision: Equatable, Sendable {
+    case allow
+    /// 401: the apiserver never accepted these credentials (within the lifetime), or last refused them.
+    case unauthorized
+    /// 403: the apiserver accepted the credentials but did not allow this access. `recorded`
+    /// is its own 403 body when it refused exactly this access.
+    case forbidden(recorded: [UInt8]?)
+}
+
+/// One remembered answer, as persisted (`access == nil`: the identity itself was accepted or
+/// refused, whatever it asked).
+public struct AccessRecord: Equatable, Sendable {
+    public var identity: Identity
+    public var access: Access?
+    public var outcome: AccessOutcome
+    /// Unix seconds.
+    public var seen: Int64
+    public var status: [UInt8]?
+
+    public init(identity: Identity, access: Access?, outcome: AccessOutcome, seen: Int64, status: [UInt8]? = nil) {
+        self.identity = identity
+        self.access = access
+        self.outcome = outcome
+        self.seen = seen
+        self.status = status
+    }
+}
+
+/// The apiserver's authorization decisions, remembered: Outpost serves a cached answer only to a
+/// caller the apiserver allowed the same access (or a covering one, see `Access.coveringAccesses`)
+/// within `lifetime`, and refuses others as the apiserver would (401, or 403 with its own body
+/// when it refused exactly this). Pure: the caller persists what `record` returns.
+public struct AccessBook: Sendable {
+    struct Entry: Sendable {
+        var accepted: Int64?
+        var rejected: Int64?
+        /// When `accepted` / `rejected` were last handed out for persisting.
+        var acceptedPersisted: Int64?
+        var rejectedPersisted: Int64?
+        var rules: [Access: Rule] = [:]
+    }
+
+    struct Rule: Sendable, Equatable {
+        var outcome: AccessOutcome
+        var seen: Int64
+        var persisted: Int64
+        var status: [UInt8]?
+    }
+
+    /// Seconds a confirmation stays good while the apiserver cannot be asked; nil: forever.
+    public let lifetime: Int64?
+    /// A record seen again within this many seconds is not persisted again.
+    public let refreshInterval: Int64
+    public let maxIdentities: Int
+    public let maxRulesPerIdentity: Int
+    private(set) var entries: [Identity: Entry] = [:]
+
+    public init(lifetime: Int64?, refreshInterval: Int64 = 60, maxIdentities: Int = 4096, maxRulesPerIdentity: Int = 4096) {
+        self.lifetime = lifetime
+        self.refreshInterval = refreshInterval
+        self.maxIdentities = maxIdentities
+        self.maxRulesPerIdentity = maxRulesPerIdentity
+    }
+
+    public var identityCount: Int { entries.count }
+
+    private func fresh(_ seen: Int64, now: Int64) -> Bool {
+        guard let lifetime else { return true }
+        return now - seen <= lifetime
+    }
+
+    public func decide(_ identity: Identity, _ access: Access, now: Int64) -> AccessDecision {
+        guard let e = entries[identity], let accepted = e.accepted, fresh(accepted, now: now) else { return .unauthorized }
+        if let rejected = e.rejected, rejected >= accepted { return .unauthorized }
+        if access.isDiscovery { return .allow }
+        var grant: Int64?
+        for a in access.coveringAccesses {
+            if let r = e.rules[a], r.outcome == .allowed, fresh(r.seen, now: now) { grant = max(grant ?? r.seen, r.seen) }
+        }
+        if let d = e.rules[access], d.outcome == .forbidden, d.seen >= (grant ?? .min) {
+            return .forbidden(recorded: d.status)
+        }
+        return grant == nil ? .forbidden(recorded: nil) : .allow
+    }
+
+    /// Remembers what the apiserver answered. Returns the records worth persisting (new, changed,
+    /// or last persisted over `refreshInterval` ago); identities over the bound are evicted
+    /// (least recently accepted first) and returned in `evicted`.
+    public mutating func record(_ identity: Identity, _ access: Access, outcome: AccessOutcome, status: [UInt8]? = nil,
+                                now: Int64) -> (persist: [AccessRecord], evicted: [Identity]) {
+        var e = entries[identity] ?? Entry()
+        var persist: [AccessRecord] = []
+        func stale(_ t: Int64?) -> Bool { t.map { now - $0 >= refreshInterval } ?? true }
+        switch outcome {
+        case .unauthorized:
+            if stale(e.rejectedPersisted) || (e.accepted ?? .min) > (e.rejected ?? .min) {
+                persist.append(AccessRecord(identity: identity, access: nil, outcome: .unauthorized, seen: now))
+                e.rejectedPersisted = now
+            }
+            e.rejected = now
+        case .allowed, .forbidden:
+            if stale(e.acceptedPersisted) || (e.rejected ?? .min) >= (e.accepted ?? .min) {
+                persist.append(AccessRecord(identity: identity, access: nil, outcome: .allowed, seen: now))
+                e.acceptedPersisted = now
+            }
+            e.accepted = now
+            let status = outcome == .forbidden ? status : nil
+            var rule = e.rules[access] ?? Rule(outcome: outcome, seen: now, persisted: .min, status: status)
+            if rule.persisted == .min || rule.outcome != outcome || rule.status != status || stale(rule.persisted) {
+                persist.append(AccessRecord(identity: identity, access: access, outcome: outcome, seen: now, status: status))
+                rule.persisted = now
+            }
+            rule.outcome = outcome
+            rule.status = status
+            rule.seen = now
+            e.rules[access] = rule
+            if e.rules.count > maxRulesPerIdentity, let oldest = e.rules.min(by: { $0.value.seen < $1.value.seen })?.key {
+                e.rules[oldest] = nil
+            }
+        }
+        entries[identity] = e
+        var evicted: [Identity] = []
+        while entries.count > maxIdentities,
+              let victim = entries.min(by: { ($0.value.accepted ?? $0.value.rejected ?? 0) < ($1.value.accepted ?? $1.value.rejected ?? 0) })?.key {
+            entries[victim] = nil
+            evicted.append(victim)
+        }
+        return (persist, evicted)
+    }
+
+    /// Loads a persisted record (at start). Later records of the same key win.
+    public mutating func load(_ r: AccessRecord) {
+        var e = entries[r.identity] ?? Entry()
+        if let access = r.access {
+            if let old = e.rules[access], old.seen > r.seen { return }
+            e.rules[access] = Rule(outcome: r.outcome, seen: r.seen, persisted: r.seen, status: r.status)
+        } else if r.outcome == .unauthorized {
+            e.rejected = max(e.rejected ?? r.seen, r.seen)
+            e.rejectedPersisted = e.rejected
+        } else {
+            e.accepted = max(e.accepted ?? r.seen, r.seen)
+            e.acceptedPersisted = e.accepted
+        }
+        entries[r.identity] = e
+    }
+
+    /// Forgets what is older than the lifetime. Returns the cut-off (Unix seconds) for the store.
+    @discardableResult
+    public mutating func expire(now: Int64) -> Int64? {
+        guard let lifetime else { return nil }
+        let cutoff = now - lifetime
+        for (id, var e) in entries {
+            e.rules = e.rules.filter { $0.value.seen >= cutoff }
+            if let a = e.accepted, a < cutoff { e.accepted = nil }
+            if let r = e.rejected, r < cutoff { e.rejected = nil }
+            entries[id] = e.accepted == nil && e.rejected == nil && e.rules.isEmpty ? nil : e
+        }
+        return cutoff
+    }
+}
