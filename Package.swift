@@ -120,7 +120,7 @@ let package = Package(
         .testTarget(
             name: "EdgeCacheTests",
             dependencies: [
-                "EdgeCache", "Filters", "OutpostProxy", "OutpostTesting", "Upstream", "KubeProto", "KubeJSON",
+                "EdgeCache", "Filters", "OutpostProxy", "OutpostTesting", "Upstream", "KubeProto", "KubeJSON", "CacheCrypto", "OfflineAccess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

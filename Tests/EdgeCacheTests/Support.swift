@@ -1,3 +1,4 @@
+import CacheCrypto
 import EdgeCache
 import Filters
 import Logging
@@ -25,6 +26,13 @@ enum Link: Sendable {
 /// A fake apiserver whose answers and link state a test changes as it goes.
 final class FakeCluster: Sendable {
     private let state = Mutex<(link: Link, routes: [String: FakeAPIServer.Behavior])>((.up, [:]))
+    private let authorizer = Mutex<(@Sendable (FakeAPIServer.Request) -> FakeAPIServer.Behavior?)?>(nil)
+
+    /// Answers requests before routing, as the apiserver's authentication and authorization do:
+    /// a refusal (401/403) when `check` returns one.
+    func authorize(_ check: @escaping @Sendable (FakeAPIServer.Request) -> FakeAPIServer.Behavior?) {
+        authorizer.withLock { $0 = check }
+    }
 
     var link: Link {
         get { state.withLock { $0.link } }
@@ -43,6 +51,7 @@ final class FakeCluster: Sendable {
         case .up: break
         }
         if r.uri.hasPrefix("/readyz") { return .json("ok") }
+        if let refusal = authorizer.withLock({ $0 })?(r) { return refusal }
         if let b = routes[r.uri] { return b }
         let path = String(r.uri.prefix { $0 != "?" })
         if let b = routes[path] { return b }
@@ -73,7 +82,7 @@ func temporaryDirectory() -> String {
 func removeDirectory(_ path: String) {
     _ = path.withCString { p in
         // Test directories hold only the cache's files (cache.db, -wal, -shm).
-        for suffix in ["/cache.db", "/cache.db-wal", "/cache.db-shm"] {
+        for suffix in ["/cache.db", "/cache.db-wal", "/cache.db-shm", "/cache.key"] {
             _ = (String(cString: p) + suffix).withCString { unlink($0) }
         }
         return rmdir(p)
@@ -87,6 +96,8 @@ func withCachedProxy(
     bookmarkInterval: TimeAmountSeconds = 1,
     writeQueueBudget: Int = 8 << 20,
     startupFallbackDelay: TimeAmount? = nil,
+    keys: CacheKeys? = nil,
+    accessLifetime: Int64? = 7 * 86400,
     _ body: (ProxyHarness, FakeCluster, EdgeCache) async throws -> Void
 ) async throws {
     let dir = directory ?? temporaryDirectory()
@@ -94,7 +105,7 @@ func withCachedProxy(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let cache = try EdgeCache(directory: dir, config: config, logger: logger, bookmarkInterval: .seconds(Int64(bookmarkInterval)),
-                                writeQueueBudget: writeQueueBudget)
+                                writeQueueBudget: writeQueueBudget, keys: keys ?? .generate(), accessLifetime: accessLifetime)
     defer { cache.close() }
     let cluster = FakeCluster()
     let settings = ProxySettings(responseHeadTimeout: .seconds(10), fallbackDelay: .milliseconds(200), confirmTimeout: .milliseconds(200),

@@ -29,7 +29,7 @@ struct ResourceSealing: BodyCipher {
     }
 
     func needsReseal(_ stored: [UInt8], gvr: String) -> Bool {
-        if let id = BodySealer.keyID(of: stored) { return id != sealer.keys.primary.id }
+        if BodySealer.isSealed(stored) { return !sealer.isSealedWithPrimary(stored) }
         return seals(gvr)
     }
 }
