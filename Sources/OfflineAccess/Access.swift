@@ -24,16 +24,35 @@ public struct Access: Hashable, Sendable, CustomStringConvertible {
 
     public var isDiscovery: Bool { resource.isEmpty }
 
-    /// The accesses whose grant covers this one, this one first. A rule without resource names
-    /// covers every name; a cluster-wide grant covers every namespace (RBAC: only a
-    /// ClusterRoleBinding grants an all-namespace or cluster-scoped request, and it applies in
-    /// every namespace).
+    /// The accesses whose confirmation covers this one, this one first.
+    ///
+    /// Scope: a rule without resource names covers every name; a cluster-wide grant covers every
+    /// namespace (RBAC grants an all-namespace or cluster-scoped request only through a
+    /// ClusterRoleBinding, which applies in every namespace).
+    ///
+    /// Verbs: an offline answer discloses cached objects and nothing else (no change happens while
+    /// the apiserver is away), so a list or watch the apiserver allowed on a scope covers a list,
+    /// a watch and a get within that scope: this caller was already shown every one of those
+    /// objects. A get covers only gets. Writes are never answered from the cache.
     public var coveringAccesses: [Access] {
-        var out = [self]
-        if !name.isEmpty { out.append(Access(verb: verb, group: group, resource: resource, namespace: namespace)) }
+        var verbs = [verb]
+        switch verb {
+        case "list": verbs.append("watch")
+        case "watch": verbs.append("list")
+        case "get": verbs += ["list", "watch"]
+        default: break
+        }
+        var scopes: [(String, String)] = [(namespace, name)]
+        if !name.isEmpty { scopes.append((namespace, "")) }
         if !namespace.isEmpty {
-            if !name.isEmpty { out.append(Access(verb: verb, group: group, resource: resource, name: name)) }
-            out.append(Access(verb: verb, group: group, resource: resource))
+            if !name.isEmpty { scopes.append(("", name)) }
+            scopes.append(("", ""))
+        }
+        var out: [Access] = []
+        for (ns, n) in scopes {
+            for v in verbs {
+                out.append(Access(verb: v, group: group, resource: resource, namespace: ns, name: n))
+            }
         }
         return out
     }

@@ -44,13 +44,21 @@ import Testing
         _ = book.record(alice, listPodsDefault, outcome: .allowed, now: 100)
         #expect(book.decide(alice, listPodsDefault, now: 200) == .allow)
         #expect(book.decide(alice, .discovery, now: 200) == .allow)
-        // Another verb, another namespace, another resource: not granted (403, the identity is known).
-        #expect(book.decide(alice, Access(verb: "watch", group: "", resource: "pods", namespace: "default"), now: 200) == .forbidden(recorded: nil))
+        // A list showed alice every pod in default: a watch or a get there discloses nothing more.
+        #expect(book.decide(alice, Access(verb: "watch", group: "", resource: "pods", namespace: "default"), now: 200) == .allow)
+        #expect(book.decide(alice, Access(verb: "get", group: "", resource: "pods", namespace: "default", name: "p"), now: 200) == .allow)
+        // A get covers only that get; writes are never covered.
+        _ = book.record(bob, Access(verb: "get", group: "", resource: "pods", namespace: "default", name: "p"), outcome: .allowed, now: 100)
+        #expect(book.decide(bob, Access(verb: "get", group: "", resource: "pods", namespace: "default", name: "p"), now: 200) == .allow)
+        #expect(book.decide(bob, listPodsDefault, now: 200) == .forbidden(recorded: nil))
+        #expect(book.decide(bob, Access(verb: "get", group: "", resource: "pods", namespace: "default", name: "q"), now: 200) == .forbidden(recorded: nil))
+        #expect(book.decide(alice, Access(verb: "update", group: "", resource: "pods", namespace: "default", name: "p"), now: 200) == .forbidden(recorded: nil))
+        // Another namespace, another resource, all namespaces: not granted (403, the identity is known).
         #expect(book.decide(alice, Access(verb: "list", group: "", resource: "pods", namespace: "kube-system"), now: 200) == .forbidden(recorded: nil))
         #expect(book.decide(alice, Access(verb: "list", group: "", resource: "secrets", namespace: "default"), now: 200) == .forbidden(recorded: nil))
         #expect(book.decide(alice, Access(verb: "list", group: "", resource: "pods"), now: 200) == .forbidden(recorded: nil))
         // Another caller learns nothing from alice's grant.
-        #expect(book.decide(bob, listPodsDefault, now: 200) == .unauthorized)
+        #expect(book.decide(Identity(bytes: [UInt8](repeating: 9, count: 32)), listPodsDefault, now: 200) == .unauthorized)
     }
 
     @Test func widerGrantsCoverNarrowerAccesses() {
