@@ -427,19 +427,34 @@ def test_offline_writes_are_503(world, offline):
         assert len(s.get("message", "")) > 20, s
 
 
-def test_offline_never_cached_is_503(lab, world, offline, ns_factory):
-    offline.require()
-    unseen = ns_factory("never-cached")                # exists in the cloud, Outpost never saw it
+def test_offline_never_cached_is_503(lab, world, proxy_factory, ns_factory):
+    """A scope the caller may read but Outpost never cached completely is a 503, never an empty
+    list; one the caller never read while online is refused (403), also without data."""
+    unseen = ns_factory("never-cached")                # exists in the cloud, Outpost never listed it
     create_objects(lab.admin, unseen, "configmaps", [cm_obj("there")])
-    # (not pods: the warm-up listed all pods cluster-wide, which legitimately covers any namespace)
-    for path in (f"/api/v1/namespaces/{unseen}/configmaps",
-                 f"/api/v1/configmaps",                               # never listed cluster-wide
-                 f"/api/v1/namespaces/{world}/secrets",             # cached kind, never listed here
+    p, relay = proxy_factory()
+    warm(p, world)
+    # Confirms the caller may watch (and so read) unseen's configmaps; a watch completes no scope.
+    st, _, _ = p.http.request("GET", f"/api/v1/namespaces/{unseen}/configmaps?watch=true&timeoutSeconds=1")
+    assert st == 200
+    relay.set_mode("blackhole")
+    # An uncached kind has no local answer: it is refused at once only when Outpost judges the
+    # apiserver offline (the health probe, about a second after a silent cut).
+    wait_until(lambda: p.http.request("GET", f"/api/v1/namespaces/{world}/serviceaccounts", timeout=3)[0] == 503, 20,
+               what="Outpost to judge the apiserver offline")
+    for path in (f"/api/v1/namespaces/{unseen}/configmaps",          # confirmed, never listed
                  f"/api/v1/namespaces/{world}/serviceaccounts"):     # a kind Outpost does not cache
-        st, body = offline.get(path)
+        st, _, body, _ = timed_request(p.http, "GET", path, timeout=REQ_TIMEOUT)
         assert st == 503, f"{path} -> {st}: {body[:300]!r}"
         s = status_of(body)
         assert s["code"] == 503 and s["reason"] == "ServiceUnavailable", s
+    # (not pods: the warm-up listed all pods cluster-wide, which legitimately covers any namespace)
+    for path in (f"/api/v1/configmaps",                               # never listed cluster-wide
+                 f"/api/v1/namespaces/{world}/secrets"):             # cached kind, never read here
+        st, _, body, _ = timed_request(p.http, "GET", path, timeout=REQ_TIMEOUT)
+        assert st == 403, f"{path} -> {st}: {body[:300]!r}"
+        s = status_of(body)
+        assert s["code"] == 403 and s["reason"] == "Forbidden" and "while it was reachable" in s["message"], s
 
 
 def test_admin_endpoints_offline(offline):
