@@ -15,35 +15,49 @@ public final class EdgeCache: Sendable {
     let kinds: KindRegistry
     let pages = PagedLists()
     let recent = RecentWrites()
+    let trust = ScopeTrust()
     let dialect = ApiserverDialect()
     let config: OutpostConfig
     let bookmarkInterval: TimeAmount
-    private let logger: Logger
+    let logger: Logger
     private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
 
     /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
     /// `writeQueueBudget`: bytes of cache work that may wait for the writer thread; past half of
     /// it, list tees pause the apiserver, past all of it, work is dropped (and readiness says so).
+    /// Throws when the directory cannot hold a cache at all (see `CacheService.open`, which then
+    /// forwards without one).
     public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5),
-                writeQueueBudget: Int = 4 << 20) throws {
-        store = try CacheStore(directory: directory)
+                writeQueueBudget: Int = 4 << 20, quickCheckBudget: Duration = CacheStore.defaultQuickCheckBudget) throws {
+        store = try CacheStore(directory: directory, quickCheckBudget: quickCheckBudget)
         if let moved = store.recoveredCorruptFile {
-            logger.warning("cache file was unreadable; moved aside, starting empty", metadata: ["moved": "\(moved)"])
+            logger.error("cache file was corrupt; moved aside, starting empty", metadata: ["moved": "\(moved)"])
         }
-        writer = CacheWriter(store: store, logger: logger, maxQueuedBytes: writeQueueBudget)
+        for note in store.openNotes { logger.warning("cache: \(note)") }
+        writer = CacheWriter(store: store, trust: trust, recent: recent, logger: logger, maxQueuedBytes: writeQueueBudget)
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }
         self.config = config
         self.bookmarkInterval = bookmarkInterval
         self.logger = logger
+        let trust = self.trust, recent = self.recent, kinds = self.kinds
+        store.onQuarantine { moved in
+            // Whatever was in flight wrote to the file that is gone; the fresh one fills from
+            // the apiserver's answers as they pass, and until then its scopes are simply absent (503).
+            trust.lostEverything()
+            recent.forgetAll()
+            kinds.forget()
+            logger.error("cache file found corrupt while in use; moved aside, continuing with an empty cache",
+                         metadata: ["moved": "\(moved)"])
+        }
     }
 
     /// Learns the apiserver's version (its selector error wording changed in 1.22) and keeps
     /// the document for offline discovery.
     public func learnVersion(_ body: [UInt8], contentType: String) {
         dialect.learn(versionDocument: body)
-        writer.submit(cost: body.count, "document /version") {
+        writer.submit(cost: body.count, "document /version", .data) {
             try $0.putDocument(key: "doc:/version", StoredDocument(contentType: contentType, body: body))
         }
     }
@@ -53,7 +67,8 @@ public final class EdgeCache: Sendable {
 
     func teeContext(_ collection: Collection, namespace: String, filter: ResourceFilter?, caching: Bool) -> TeeContext {
         TeeContext(collection: collection, namespace: namespace, indexer: indexer(collection), filter: filter,
-                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, logger: logger)
+                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, trust: trust,
+                   logger: logger)
     }
 
     private func indexer(_ c: Collection) -> ObjectIndexer {

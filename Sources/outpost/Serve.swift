@@ -43,14 +43,10 @@ struct Serve {
         } else {
             outpostConfig = .default
         }
-        let cache: EdgeCache
-        do {
-            cache = try EdgeCache(directory: cacheDir, config: outpostConfig, logger: logger)
-        } catch {
-            throw StartupError("--cache-dir \(cacheDir): \(error)")
-        }
+        // An unusable cache directory degrades to forwarding without a cache (it logs why).
+        let cache = CacheService.open(directory: cacheDir, config: outpostConfig, logger: logger)
         defer { cache.close() }
-        let cached = (try? cache.store.stats().objects) ?? 0
+        let cached = cache.cachedObjects
         logger.info("cache", metadata: ["dir": "\(cacheDir)", "objects": "\(cached)",
                                          "filters": "\(outpostConfig.filters.rules.map(\.name))"])
 
@@ -119,14 +115,14 @@ struct Serve {
 extension Serve {
     /// Ready when Outpost can answer: the apiserver was reached, or the cache holds data to
     /// serve offline. Not ready while the cache cannot be written (full or failing disk).
-    static func readiness(health: UpstreamHealth, cache: EdgeCache) -> @Sendable () -> AdminServer.Readiness {
+    static func readiness(health: UpstreamHealth, cache: CacheService) -> @Sendable () -> AdminServer.Readiness {
         let upstream = AdminServer.upstreamReadiness(health)
         return {
             let c = cache.readiness
             guard c.ready else { return .init(ready: false, reason: c.reason) }
             let u = upstream()
             if u.ready { return u }
-            if let n = try? cache.store.stats().objects, n > 0 {
+            if case let n = cache.cachedObjects, n > 0 {
                 return .init(ready: true, reason: "offline; serving \(n) cached objects (\(u.reason))")
             }
             return u
