@@ -182,8 +182,13 @@ public final class CacheStore: @unchecked Sendable {
     let quarantineHandler = Mutex<(@Sendable (String) -> Void)?>(nil)
 
     /// Opens (or creates) the store in `directory`. `quickCheckBudget` bounds the start-up
-    /// `PRAGMA quick_check` (see `CacheStore+DiskFaults.swift`).
-    public init(directory: String, quickCheckBudget: Duration = CacheStore.defaultQuickCheckBudget) throws {
+    /// `PRAGMA quick_check` (nil: none; see `CacheStore+DiskFaults.swift`).
+    public convenience init(directory: String, quickCheckBudget: Duration? = CacheStore.defaultQuickCheckBudget) throws {
+        try self.init(directory: directory, quickCheckBudget: quickCheckBudget, faultsAtOpen: nil)
+    }
+
+    /// `faultsAtOpen` (tests): writes fail from the open on, after that many, with that code (a disk full at start).
+    init(directory: String, quickCheckBudget: Duration?, faultsAtOpen: (after: Int, code: Int32)?) throws {
         var notes = try prepareDirectory(directory)
         let path = directory.hasSuffix("/") ? directory + "cache.db" : directory + "/cache.db"
         self.path = path
@@ -191,7 +196,7 @@ public final class CacheStore: @unchecked Sendable {
         var moved: String? = nil
         var opened: Opened
         do {
-            opened = try CacheStore.open(path, quickCheckBudget: quickCheckBudget)
+            opened = try CacheStore.open(path, quickCheckBudget: quickCheckBudget, faults: faultsAtOpen)
         } catch let error as CacheStoreError where error.isCorrupt {
             moved = try moveAside(path)
             notes += try secureDatabaseFiles(path)
@@ -217,11 +222,11 @@ public final class CacheStore: @unchecked Sendable {
     /// Opens `path`: the normal way, or, when that fails on an existing file for want of space (WAL
     /// mode needs a `-shm` file; a full tmpfs cannot give it), in exclusive locking mode, which keeps
     /// the WAL index in memory, so a full disk still lets Outpost serve what it has.
-    static func open(_ path: String, quickCheckBudget: Duration?) throws -> Opened {
+    static func open(_ path: String, quickCheckBudget: Duration?, faults: (after: Int, code: Int32)? = nil) throws -> Opened {
         do {
-            return try openAndMigrate(path, exclusive: false, quickCheckBudget: quickCheckBudget)
+            return try openAndMigrate(path, exclusive: false, quickCheckBudget: quickCheckBudget, faults: faults)
         } catch let error as CacheStoreError where !error.isCorrupt && sizeOfFile(path) > 0 {
-            var opened = try openAndMigrate(path, exclusive: true, quickCheckBudget: quickCheckBudget)
+            var opened = try openAndMigrate(path, exclusive: true, quickCheckBudget: quickCheckBudget, faults: faults)
             opened.writeProblem = opened.writeProblem ?? "\(error)"
             opened.notes.append("opened in exclusive mode after \(error)")
             return opened
@@ -236,8 +241,11 @@ public final class CacheStore: @unchecked Sendable {
     /// Schema note: `objects` is a rowid table with a UNIQUE primary-key index rather than WITHOUT ROWID. Pod-sized
     /// rows (~3 KB) exceed WITHOUT ROWID's ~1 KB in-page payload limit on 4 KB pages and spill into overflow pages;
     /// measured on 10k x 3 KB objects the rowid layout is ~11% smaller on disk and re-replacing is ~2.5x faster.
-    private static func openAndMigrate(_ path: String, exclusive: Bool, quickCheckBudget: Duration?) throws -> Opened {
+    private static func openAndMigrate(
+        _ path: String, exclusive: Bool, quickCheckBudget: Duration?, faults: (after: Int, code: Int32)?
+    ) throws -> Opened {
         let c = try Connection(path: path)
+        c.faults = faults.map { WriteFaults(after: $0.after, code: $0.code, systemErrno: 0) }
         sqlite3_busy_timeout(c.db, 5000)
         if exclusive { try c.exec("PRAGMA locking_mode=EXCLUSIVE") }
         var opened = Opened(connection: c)

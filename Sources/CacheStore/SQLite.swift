@@ -118,6 +118,7 @@ final class Connection {
     var afterUpsertInReplace: (@Sendable (Int) throws -> Void)?
     /// See `CacheStore._failWrites`.
     var faults: WriteFaults?
+    private var changesAtBegin: Int64 = 0
     /// Set by `close()`: the handle is gone and every call throws.
     private(set) var isClosed = false
 
@@ -163,7 +164,12 @@ final class Connection {
     /// Runs one or more SQL statements without parameters.
     func exec(_ sql: String) throws {
         try requireOpen(sql)
-        if let faults, sql == "COMMIT", let e = faults.next() { throw e }
+        if let faults {
+            if sql == "BEGIN IMMEDIATE" { changesAtBegin = sqlite3_total_changes64(db) }
+            let writes = sql.hasPrefix("DELETE") || sql.hasPrefix("INSERT") || sql.hasPrefix("UPDATE")
+                || (sql == "COMMIT" && sqlite3_total_changes64(db) != changesAtBegin)
+            if writes, let e = faults.next() { throw e }
+        }
         var errmsg: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(db, sql, nil, nil, &errmsg)
         if rc != SQLITE_OK {
@@ -230,6 +236,7 @@ final class WriteFaults {
             remaining -= 1
             return nil
         }
-        return CacheStoreError(code: code, message: "injected failure", context: "write", systemErrno: systemErrno)
+        return CacheStoreError(code: code, message: String(cString: sqlite3_errstr(code)) + " (injected)", context: "write",
+                               systemErrno: systemErrno)
     }
 }

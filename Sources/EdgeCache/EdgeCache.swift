@@ -28,7 +28,7 @@ public final class EdgeCache: Sendable {
     /// Throws when the directory cannot hold a cache at all (see `CacheService.open`, which then
     /// forwards without one).
     public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5),
-                writeQueueBudget: Int = 4 << 20, quickCheckBudget: Duration = CacheStore.defaultQuickCheckBudget) throws {
+                writeQueueBudget: Int = 4 << 20, quickCheckBudget: Duration? = CacheStore.defaultQuickCheckBudget) throws {
         store = try CacheStore(directory: directory, quickCheckBudget: quickCheckBudget)
         if let moved = store.recoveredCorruptFile {
             logger.error("cache file was corrupt; moved aside, starting empty", metadata: ["moved": "\(moved)"])
