@@ -40,11 +40,11 @@ extension CacheStore {
     }
 
     /// Test hook: after `after` more writing statements (or COMMITs) succeed, every further one
-    /// fails with `code` (SQLITE_FULL = 13, SQLITE_IOERR = 10 ...), as a full or failing disk would;
-    /// nil `after` stops the failures.
-    public func _failWrites(after: Int?, code: Int32 = 13, systemErrno: Int32 = 0) {
+    /// (or the next `times` ones) fails with `code` (SQLITE_FULL = 13, SQLITE_IOERR = 10 ...), as a
+    /// full or failing disk would; nil `after` stops the failures.
+    public func _failWrites(after: Int?, times: Int? = nil, code: Int32 = 13, systemErrno: Int32 = 0) {
         state.withLock { s in
-            s.connection.faults = after.map { WriteFaults(after: $0, code: code, systemErrno: systemErrno) }
+            s.connection.faults = after.map { WriteFaults(after: $0, failures: times, code: code, systemErrno: systemErrno) }
         }
     }
 

@@ -218,23 +218,29 @@ final class Connection {
 }
 
 /// Test hook (see `CacheStore._failWrites`): the writing statements (and COMMITs) after the first
-/// `remaining` fail with `code`, as a full or failing disk would make them.
+/// `remaining` fail with `code`, as a full or failing disk would; only `failures` of them when set.
 final class WriteFaults {
     var remaining: Int
+    var failures: Int?
     let code: Int32
     let systemErrno: Int32
 
-    init(after remaining: Int, code: Int32, systemErrno: Int32) {
+    init(after remaining: Int, failures: Int? = nil, code: Int32, systemErrno: Int32) {
         self.remaining = remaining
+        self.failures = failures
         self.code = code
         self.systemErrno = systemErrno
     }
 
-    /// The error for the next write, or nil while writes still pass.
+    /// The error for the next write, or nil while writes pass.
     func next() -> CacheStoreError? {
         if remaining > 0 {
             remaining -= 1
             return nil
+        }
+        if let f = failures {
+            guard f > 0 else { return nil }
+            failures = f - 1
         }
         return CacheStoreError(code: code, message: String(cString: sqlite3_errstr(code)) + " (injected)", context: "write",
                                systemErrno: systemErrno)

@@ -87,6 +87,7 @@ func withCachedProxy(
     bookmarkInterval: TimeAmountSeconds = 1,
     writeQueueBudget: Int = 8 << 20,
     startupFallbackDelay: TimeAmount? = nil,
+    quickCheckBudget: Duration? = .seconds(2),
     _ body: (ProxyHarness, FakeCluster, EdgeCache) async throws -> Void
 ) async throws {
     let dir = directory ?? temporaryDirectory()
@@ -94,7 +95,7 @@ func withCachedProxy(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let cache = try EdgeCache(directory: dir, config: config, logger: logger, bookmarkInterval: .seconds(Int64(bookmarkInterval)),
-                                writeQueueBudget: writeQueueBudget)
+                                writeQueueBudget: writeQueueBudget, quickCheckBudget: quickCheckBudget)
     defer { cache.close() }
     let cluster = FakeCluster()
     let settings = ProxySettings(responseHeadTimeout: .seconds(10), fallbackDelay: .milliseconds(200), confirmTimeout: .milliseconds(200),
