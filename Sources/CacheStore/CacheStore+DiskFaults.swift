@@ -26,6 +26,15 @@ extension CacheStore {
         quarantineHandler.withLock { $0 = handler }
     }
 
+    /// Checkpoints the WAL into the database file (best effort) and closes the connection: the
+    /// file alone then holds the cache. Later calls throw. For shutdown.
+    public func close() {
+        state.withLock { s in
+            _ = try? s.connection.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            s.connection.close()
+        }
+    }
+
     /// Marks every complete scope of `gvr` incomplete (durably): the cache missed a write for it,
     /// so its lists can no longer claim to be the whole truth until a new list is committed.
     public func invalidateScopes(gvr: String) throws {

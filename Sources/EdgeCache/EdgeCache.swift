@@ -100,9 +100,10 @@ public final class EdgeCache: Sendable {
         return out
     }
 
-    /// Finishes queued writes and stops the threads.
+    /// Finishes queued writes, stops the threads and closes the store (its WAL checkpointed).
     public func close() {
         writer.close()
         reader.close()
+        store.close()
     }
 }
