@@ -122,7 +122,8 @@ extension Serve {
             guard c.ready else { return .init(ready: false, reason: c.reason) }
             let u = upstream()
             if u.ready { return u }
-            if case let n = cache.cachedObjects, n > 0 {
+            let n = cache.cachedObjects
+            if n > 0 {
                 return .init(ready: true, reason: "offline; serving \(n) cached objects (\(u.reason))")
             }
             return u
