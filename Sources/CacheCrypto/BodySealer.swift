@@ -22,7 +22,8 @@ public struct BodySealer: Sendable {
     static let tagLength = Int(crypto_aead_xchacha20poly1305_ietf_ABYTES)
     /// Fingerprint -> key, the primary first in `keys`.
     private let byFingerprint: [UInt32: [UInt8]]
-    private let primaryFingerprint: UInt32
+    /// The fingerprint every body sealed now carries.
+    public let primaryFingerprint: UInt32
 
     public init(keys: CacheKeys) {
         precondition(Sodium.ready, "libsodium could not initialise")

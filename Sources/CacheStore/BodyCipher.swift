@@ -11,6 +11,9 @@ public protocol BodyCipher: Sendable {
     /// Whether a stored body should be rewritten with the current key: a plain body of a sealed
     /// resource, or a body sealed with an older key.
     func needsReseal(_ stored: [UInt8], gvr: String) -> Bool
+    /// Changes exactly when the primary key or the set of sealed resources changes: the store
+    /// re-reads its bodies at start only then.
+    var stamp: [UInt8] { get }
 }
 
 /// What `CacheStore.resealBodies` did.
@@ -27,6 +30,8 @@ extension CacheStore {
     /// checkpoints the WAL so no plain copy stays in it (freed pages are zeroed: secure_delete).
     public func resealBodies() throws -> ResealReport {
         guard let cipher else { return ResealReport() }
+        // The usual start (same key, same sealed resources) reads no body at all.
+        if try meta(key: "seal-stamp") == cipher.stamp { return ResealReport() }
         var report = ResealReport()
         try withConnection { c in
             var todo: [(rowid: Int64, gvr: String, namespace: String, name: String, body: [UInt8])] = []
@@ -72,6 +77,7 @@ extension CacheStore {
             }
             if !todo.isEmpty { try c.exec("PRAGMA wal_checkpoint(TRUNCATE)") }
         }
+        try putMeta(key: "seal-stamp", value: cipher.stamp)
         return report
     }
 }

@@ -24,14 +24,15 @@ extension CacheStore {
 
     /// Adds `objects` (the next chunk of the list's items) to the staged list in ONE transaction; readers see nothing
     /// of it. An item staged twice (same gvr, namespace and name) keeps the later copy. Throws for a list not begun on
-    /// this store, or already committed or discarded. After a failure (e.g. `isDiskFull`) the list is still open:
-    /// discard it.
+    /// this store, or already committed or discarded. After a failure (e.g. `isDiskFull`) the list is still open but
+    /// has lost items: it can only be discarded (`commitStagedList` refuses it, so a partial staging never becomes a
+    /// scope).
     public func stage(_ id: StagedListID, objects: [StoredObject]) throws {
         try locked { s in
             try s.requireOpen(id, "stage")
             guard !objects.isEmpty else { return }
             let c = s.connection
-            try c.transaction {
+            do { try c.transaction {
                 let st = try c.prepared("""
                     INSERT OR REPLACE INTO staging(list_id, \(CacheStore.objectColumns))
                     VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -72,6 +73,9 @@ extension CacheStore {
                     try CacheStore.bind(st, o, from: 2)
                     try st.run()
                 }
+            } } catch {
+                s.failedLists[id.raw] = "\(error)"
+                throw error
             }
         }
     }
@@ -88,7 +92,8 @@ extension CacheStore {
     /// 4. deletes the list's staging rows.
     /// Returns the number of objects in the staged set. `matchesSelector` runs under the store's lock and must not
     /// call the store. Throws for a list not begun on this store, or already committed or discarded (so a repeated
-    /// commit cannot empty the scope). After a failure nothing changed and the list is still open: discard it.
+    /// commit cannot empty the scope), and for a list a `stage` of which failed (a partial staging never becomes a
+    /// scope). After a failure nothing changed and the list is still open: discard it.
     @discardableResult
     public func commitStagedList(
         _ id: StagedListID, gvr: String, namespace: String, selector: String,
@@ -96,6 +101,11 @@ extension CacheStore {
     ) throws -> Int {
         try locked { s in
             try s.requireOpen(id, "commit")
+            if let why = s.failedLists[id.raw] {
+                throw CacheStoreError(
+                    code: 0, message: "staged list \(id.raw) lost items to a failed write (\(why)); it cannot complete a scope",
+                    context: "commit staged list")
+            }
             let c = s.connection
             let count = try c.transaction { () -> Int in
                 try CacheStore.deleteStale(
@@ -125,6 +135,7 @@ extension CacheStore {
     public func discardStagedList(_ id: StagedListID) throws {
         try locked { s in
             s.openLists.remove(id.raw)
+            s.failedLists.removeValue(forKey: id.raw)
             let c = s.connection
             try c.transaction { try CacheStore.deleteStaging(c, id) }
         }

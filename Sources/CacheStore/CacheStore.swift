@@ -144,9 +144,12 @@ func isNewer(_ new: String, than old: String) -> Bool {
 ///
 /// Thread-safe (one connection behind a Mutex); blocking — call it from a background thread, never an event loop.
 /// Every write is one transaction: after a crash the database shows exactly the committed writes.
-/// A file that is not a database is moved aside to `cache.db.corrupt-<n>` on open and the store starts empty
-/// (`recoveredCorruptFile` says where it went). A directory is used by one `CacheStore` at a time: opening deletes
-/// the staging rows of lists that were never committed (see `beginStagedList`).
+/// A file that is not a database, or that fails the bounded `quick_check` at open, is moved aside to
+/// `cache.db.corrupt-<unix time>` and the store starts empty (`recoveredCorruptFile` says where it went); so is a
+/// file that any statement later finds corrupt (`SQLITE_CORRUPT`/`SQLITE_NOTADB`): the store continues on a fresh
+/// empty file and tells `onQuarantine`. A directory is used by one `CacheStore` at a time: opening deletes the
+/// staging rows of lists that were never committed (see `beginStagedList`). The directory is made 0700 and its
+/// files 0600 whatever the umask (see `CacheStore+DiskFaults.swift`).
 ///
 /// Callbacks that run under the store's lock (`forEach`'s body, `commitStagedList`'s `matchesSelector`) must not
 /// call the store; such a reentrant call throws a `CacheStoreError` instead of deadlocking.
@@ -154,55 +157,109 @@ public final class CacheStore: @unchecked Sendable {
     public let path: String
     /// Set when open found `cache.db` unreadable (not a database / corrupt) and moved it to this path.
     public let recoveredCorruptFile: String?
+    /// What open had to work around, one sentence each (loose permissions tightened, a quick check cut
+    /// short by its time budget, a full disk): for the log.
+    public let openNotes: [String]
+    /// Set when open could not write (a full or failing disk): the store serves what it has and its
+    /// writes are expected to fail until there is room again.
+    public let openWriteProblem: String?
 
     /// Everything behind the lock: the connection and the staged lists begun on this instance.
     struct State {
-        let connection: Connection
+        var connection: Connection
         /// The next `StagedListID.raw` to hand out.
         var nextListID: Int64 = 1
         /// Lists begun and neither committed nor discarded: only these may be staged into or committed.
         var openLists: Set<Int64> = []
+        /// Open lists that lost a chunk to a failed write, with why: they can never be committed.
+        var failedLists: [Int64: String] = [:]
     }
 
     let state: Mutex<State>
     /// The thread currently holding `state`'s lock (0 when none): detects reentrant calls, see `locked`.
     private let lockOwner = Atomic<UInt>(0)
-
-    /// Seals the bodies of the resources it names (Secrets) before they reach the disk.
+    /// Called (outside the lock) after a corrupt file was moved aside at run time, with its new path.
+    let quarantineHandler = Mutex<(@Sendable (String) -> Void)?>(nil)
+    /// How often the file was found corrupt while open and replaced (including before a handler was set).
+    public var quarantines: Int { quarantineCount.load(ordering: .relaxed) }
+    private let quarantineCount = Atomic<Int>(0)
+    /// Seals the bodies of the resources it names (Secrets) before they reach the disk; every
+    /// connection the store opens carries it.
     public let cipher: (any BodyCipher)?
 
-    public init(directory: String, cipher: (any BodyCipher)? = nil) throws {
-        try makeDirectories(directory)
+    /// Opens (or creates) the store in `directory`. `quickCheckBudget` bounds the start-up
+    /// `PRAGMA quick_check` (nil: none; see `CacheStore+DiskFaults.swift`).
+    public convenience init(directory: String, quickCheckBudget: Duration? = CacheStore.defaultQuickCheckBudget,
+                            cipher: (any BodyCipher)? = nil) throws {
+        try self.init(directory: directory, quickCheckBudget: quickCheckBudget, faultsAtOpen: nil, cipher: cipher)
+    }
+
+    /// `faultsAtOpen` (tests): writes fail from the open on, after that many, with that code (a disk full at start).
+    init(directory: String, quickCheckBudget: Duration?, faultsAtOpen: (after: Int, code: Int32)?,
+         cipher: (any BodyCipher)? = nil) throws {
+        self.cipher = cipher
+        var notes = try prepareDirectory(directory)
         let path = directory.hasSuffix("/") ? directory + "cache.db" : directory + "/cache.db"
         self.path = path
+        notes += try secureDatabaseFiles(path)
         var moved: String? = nil
-        let conn: Connection
+        var opened: Opened
         do {
-            conn = try CacheStore.openAndMigrate(path)
+            opened = try CacheStore.open(path, quickCheckBudget: quickCheckBudget, faults: faultsAtOpen)
         } catch let error as CacheStoreError where error.isCorrupt {
             moved = try moveAside(path)
-            conn = try CacheStore.openAndMigrate(path)
+            notes += try secureDatabaseFiles(path)
+            opened = try CacheStore.open(path, quickCheckBudget: nil)
         }
         recoveredCorruptFile = moved
-        conn.cipher = cipher
-        self.cipher = cipher
-        state = Mutex(State(connection: conn))
+        openNotes = notes + opened.notes
+        openWriteProblem = opened.writeProblem
+        opened.connection.cipher = cipher
+        state = Mutex(State(connection: opened.connection, nextListID: opened.nextListID))
     }
 
     /// Schema version kept in `PRAGMA user_version`. 1: objects, scopes, meta. 2: adds staging and documents.
     /// 3: adds access (the apiserver's authorization answers, see CacheStore+Access).
     static let schemaVersion: Int64 = 3
 
-    /// Opens `path`, creates missing tables (a new file, or a v1 file gaining the v2 tables), records the schema
-    /// version and deletes staging rows left by a crash, in one transaction. A file from a newer version keeps its
-    /// `user_version`.
+    /// An opened connection and what it took.
+    struct Opened {
+        var connection: Connection
+        var nextListID: Int64 = 1
+        var notes: [String] = []
+        var writeProblem: String?
+    }
+
+    /// Opens `path`: the normal way, or, when that fails on an existing file for want of space (WAL
+    /// mode needs a `-shm` file; a full tmpfs cannot give it), in exclusive locking mode, which keeps
+    /// the WAL index in memory, so a full disk still lets Outpost serve what it has.
+    static func open(_ path: String, quickCheckBudget: Duration?, faults: (after: Int, code: Int32)? = nil) throws -> Opened {
+        do {
+            return try openAndMigrate(path, exclusive: false, quickCheckBudget: quickCheckBudget, faults: faults)
+        } catch let error as CacheStoreError where !error.isCorrupt && sizeOfFile(path) > 0 {
+            var opened = try openAndMigrate(path, exclusive: true, quickCheckBudget: quickCheckBudget, faults: faults)
+            opened.writeProblem = opened.writeProblem ?? "\(error)"
+            opened.notes.append("opened in exclusive mode after \(error)")
+            return opened
+        }
+    }
+
+    /// Opens `path`, runs the bounded quick check, creates missing tables (a new file, or a v1 file gaining the v2
+    /// tables) and records the schema version in one transaction; then deletes staging rows left by a crash (a
+    /// full disk may refuse that: the rows stay, invisible, and new lists get ids past theirs). A file from a newer
+    /// version keeps its `user_version`.
     ///
     /// Schema note: `objects` is a rowid table with a UNIQUE primary-key index rather than WITHOUT ROWID. Pod-sized
     /// rows (~3 KB) exceed WITHOUT ROWID's ~1 KB in-page payload limit on 4 KB pages and spill into overflow pages;
     /// measured on 10k x 3 KB objects the rowid layout is ~11% smaller on disk and re-replacing is ~2.5x faster.
-    private static func openAndMigrate(_ path: String) throws -> Connection {
+    private static func openAndMigrate(
+        _ path: String, exclusive: Bool, quickCheckBudget: Duration?, faults: (after: Int, code: Int32)?
+    ) throws -> Opened {
         let c = try Connection(path: path)
+        c.faults = faults.map { WriteFaults(after: $0.after, code: $0.code, systemErrno: 0) }
         sqlite3_busy_timeout(c.db, 5000)
+        if exclusive { try c.exec("PRAGMA locking_mode=EXCLUSIVE") }
+        var opened = Opened(connection: c)
         // journal_mode reads the header: a garbage file fails here with SQLITE_NOTADB.
         // Incremental auto-vacuum lets `compact()` hand the pages of a committed staging area back
         // to the disk; it only takes effect on a new file (before the first table).
@@ -212,15 +269,22 @@ public final class CacheStore: @unchecked Sendable {
         // Deleted and overwritten content is zeroed where that costs no extra I/O, so an old
         // body (a Secret from before sealing) does not linger in free pages.
         try c.exec("PRAGMA secure_delete=FAST")
+        if let budget = quickCheckBudget, let note = try quickCheck(c, budget: budget) { opened.notes.append(note) }
         try c.transaction {
             let version = try c.scalar("PRAGMA user_version") ?? 0
             try c.exec(schemaV1)
             try c.exec(schemaV2)
             try c.exec(schemaAccess)
             if version < schemaVersion { try c.exec("PRAGMA user_version=\(schemaVersion)") }
-            try clearStaging(c)
         }
-        return c
+        opened.nextListID = (try c.scalar("SELECT max(list_id) FROM staging") ?? 0) + 1
+        do {
+            try c.transaction { try clearStaging(c) }
+        } catch let error as CacheStoreError where !error.isCorrupt {
+            opened.writeProblem = "\(error)"
+            opened.notes.append("left the staging rows of unfinished lists: \(error)")
+        }
+        return opened
     }
 
     /// Version 1 tables.
@@ -602,11 +666,25 @@ public final class CacheStore: @unchecked Sendable {
             throw CacheStoreError(
                 code: 0, message: "reentrant call from a callback running under the store's lock", context: "lock")
         }
-        return try state.withLock { s in
+        var quarantined: String? = nil
+        let result: Result<T, any Error> = state.withLock { s in
             lockOwner.store(me, ordering: .relaxed)
             defer { lockOwner.store(0, ordering: .relaxed) }
-            return try body(&s)
+            do {
+                return .success(try body(&s))
+            } catch let error as CacheStoreError where error.isCorrupt {
+                // Any statement, reader or writer: the file goes aside and a fresh one takes its place.
+                quarantined = quarantine(&s, error)
+                return .failure(error)
+            } catch {
+                return .failure(error)
+            }
         }
+        if let quarantined {
+            quarantineCount.add(1, ordering: .relaxed)
+            if let handler = quarantineHandler.withLock({ $0 }) { handler(quarantined) }
+        }
+        return try result.get()
     }
 
     /// `locked`, for the many calls that only need the connection.
@@ -756,34 +834,8 @@ private func currentThreadID() -> UInt {
 }
 
 /// st_size of `path`, 0 when it does not exist.
-private func sizeOfFile(_ path: String) -> Int {
+func sizeOfFile(_ path: String) -> Int {
     var st = stat()
     return stat(path, &st) == 0 ? Int(st.st_size) : 0
 }
 
-/// mkdir -p.
-private func makeDirectories(_ path: String) throws {
-    guard !path.isEmpty else { throw CacheStoreError(code: 0, message: "empty directory", context: "open") }
-    var current = path.hasPrefix("/") ? "" : "."
-    for part in path.split(separator: "/") {
-        current += "/" + part
-        if mkdir(current, 0o755) != 0 && errno != EEXIST {
-            throw CacheStoreError(code: 0, message: String(cString: strerror(errno)), context: "mkdir \(current)")
-        }
-    }
-}
-
-private func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
-
-/// Moves a damaged database (and its -wal, dropping -shm) to `<path>.corrupt-<n>`; returns the new path.
-private func moveAside(_ path: String) throws -> String {
-    var n = 1
-    while exists("\(path).corrupt-\(n)") { n += 1 }
-    let target = "\(path).corrupt-\(n)"
-    guard rename(path, target) == 0 else {
-        throw CacheStoreError(code: 0, message: String(cString: strerror(errno)), context: "move aside \(path)")
-    }
-    if exists(path + "-wal") { _ = rename(path + "-wal", target + "-wal") }
-    _ = unlink(path + "-shm")
-    return target
-}

@@ -79,6 +79,7 @@ struct Statement {
 
     /// Steps once: true when a row is available, false when done; throws on any error.
     func step() throws -> Bool {
+        if let fault = connection.faults, sqlite3_stmt_readonly(handle) == 0, let e = fault.next() { throw e }
         let rc = sqlite3_step(handle)
         switch rc {
         case SQLITE_ROW: return true
@@ -117,6 +118,11 @@ final class Connection {
     var afterUpsertInReplace: (@Sendable (Int) throws -> Void)?
     /// Seals bodies on their way into `objects`/`staging` and opens them on the way out (see `BodyCipher`).
     var cipher: (any BodyCipher)?
+    /// See `CacheStore._failWrites`.
+    var faults: WriteFaults?
+    private var changesAtBegin: Int64 = 0
+    /// Set by `close()`: the handle is gone and every call throws.
+    private(set) var isClosed = false
 
     init(path: String) throws {
         var handle: OpaquePointer?
@@ -132,9 +138,21 @@ final class Connection {
         sqlite3_extended_result_codes(db, 1)
     }
 
-    deinit {
+    deinit { close() }
+
+    /// Finalizes the statements and closes the handle (before the file is moved aside); later
+    /// calls throw instead of touching a closed handle.
+    func close() {
+        guard !isClosed else { return }
+        isClosed = true
         for stmt in statements.values { sqlite3_finalize(stmt) }
+        statements = [:]
         sqlite3_close_v2(db)
+    }
+
+    private func requireOpen(_ context: String) throws {
+        guard isClosed else { return }
+        throw CacheStoreError(code: 0, message: "the cache database is closed (it was unusable)", context: context)
     }
 
     func error(_ rc: Int32, _ context: String) -> CacheStoreError {
@@ -147,6 +165,13 @@ final class Connection {
 
     /// Runs one or more SQL statements without parameters.
     func exec(_ sql: String) throws {
+        try requireOpen(sql)
+        if let faults {
+            if sql == "BEGIN IMMEDIATE" { changesAtBegin = sqlite3_total_changes64(db) }
+            let writes = sql.hasPrefix("DELETE") || sql.hasPrefix("INSERT") || sql.hasPrefix("UPDATE")
+                || (sql == "COMMIT" && sqlite3_total_changes64(db) != changesAtBegin)
+            if writes, let e = faults.next() { throw e }
+        }
         var errmsg: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(db, sql, nil, nil, &errmsg)
         if rc != SQLITE_OK {
@@ -161,6 +186,7 @@ final class Connection {
 
     /// A cached prepared statement for `sql` (prepared once per connection).
     func prepared(_ sql: String) throws -> Statement {
+        try requireOpen("prepare")
         if let stmt = statements[sql] { return Statement(handle: stmt, connection: self) }
         var stmt: OpaquePointer?
         let rc = sqlite3_prepare_v3(db, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
@@ -187,8 +213,38 @@ final class Connection {
             return result
         } catch {
             // After some errors (e.g. SQLITE_FULL) SQLite has already rolled back; only roll back if still open.
-            if sqlite3_get_autocommit(db) == 0 { _ = try? exec("ROLLBACK") }
+            if !isClosed, sqlite3_get_autocommit(db) == 0 { _ = try? exec("ROLLBACK") }
             throw error
         }
+    }
+}
+
+/// Test hook (see `CacheStore._failWrites`): the writing statements (and COMMITs) after the first
+/// `remaining` fail with `code`, as a full or failing disk would; only `failures` of them when set.
+final class WriteFaults {
+    var remaining: Int
+    var failures: Int?
+    let code: Int32
+    let systemErrno: Int32
+
+    init(after remaining: Int, failures: Int? = nil, code: Int32, systemErrno: Int32) {
+        self.remaining = remaining
+        self.failures = failures
+        self.code = code
+        self.systemErrno = systemErrno
+    }
+
+    /// The error for the next write, or nil while writes pass.
+    func next() -> CacheStoreError? {
+        if remaining > 0 {
+            remaining -= 1
+            return nil
+        }
+        if let f = failures {
+            guard f > 0 else { return nil }
+            failures = f - 1
+        }
+        return CacheStoreError(code: code, message: String(cString: sqlite3_errstr(code)) + " (injected)", context: "write",
+                               systemErrno: systemErrno)
     }
 }

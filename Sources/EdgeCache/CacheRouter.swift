@@ -55,7 +55,8 @@ struct CacheRouter: RequestRouter {
         var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: cached)
         let answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
                                     filter: filter, metrics: cache.metrics,
-                                    formats: ClientFormats(accept: head.headers.first(name: "accept")))
+                                    formats: ClientFormats(accept: head.headers.first(name: "accept")),
+                                    trust: cache.trust, logger: cache.logger)
 
         switch info.verb {
         case .get, .list, .watch:

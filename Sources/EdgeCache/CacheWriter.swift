@@ -7,7 +7,9 @@ import Synchronization
 /// The one thread that writes the cache. Tees on the event loops hand it jobs and never wait:
 /// a slow disk slows only this thread, and a full queue (the disk cannot keep up) drops work
 /// instead of growing memory or slowing clients. A failed or dropped write marks the cache
-/// unhealthy (readiness and metrics say so) and invalidates what it could not record.
+/// unhealthy (readiness and metrics say so) until a later write succeeds, and a lost write of a
+/// resource's objects makes its scopes incomplete (see `ScopeTrust`): that invalidation reaches
+/// the disk before any other write does.
 public final class CacheWriter: Sendable {
     public struct Health: Sendable, Equatable {
         public var healthy = true
@@ -17,18 +19,46 @@ public final class CacheWriter: Sendable {
         public var writes = 0
     }
 
+    /// What a job means for the cache's truth when it does not happen.
+    enum Effect: Sendable {
+        /// Objects of this resource (a watch event, an object): losing it invalidates its scopes.
+        case objects(gvr: String)
+        /// A chunk or the commit of a staged list: losing it fails the list (it is discarded,
+        /// never committed partial).
+        case staged(StagingHandle)
+        /// Anything else that adds data (a document, a kind): losing it costs a cache entry,
+        /// never the truth.
+        case data
+        /// Deleting staging rows: neither proves the disk takes writes nor loses anything.
+        case cleanup
+    }
+
+    /// Thrown by a job that decided not to write (its list already lost a chunk): neither a
+    /// failure nor a success.
+    struct Skipped: Error {}
+
     let store: CacheStore
+    let trust: ScopeTrust
+    private let recent: RecentWrites
     private let thread: NIOThreadPool
     private let queued = Atomic<Int>(0)
     private let maxQueuedBytes: Int
-    private let state = Mutex(Health())
+    private let state: Mutex<Health>
     private let waiters = Mutex<[(EventLoop, @Sendable () -> Void)]>([])
     private let logger: Logger
 
-    public init(store: CacheStore, logger: Logger, maxQueuedBytes: Int = 8 << 20) {
+    init(store: CacheStore, trust: ScopeTrust, recent: RecentWrites, logger: Logger, maxQueuedBytes: Int = 8 << 20) {
         self.store = store
+        self.trust = trust
+        self.recent = recent
         self.logger = logger
         self.maxQueuedBytes = maxQueuedBytes
+        var health = Health()
+        if let problem = store.openWriteProblem {
+            health.healthy = false
+            health.lastError = "the cache could not be written at start: \(problem)"
+        }
+        state = Mutex(health)
         thread = NIOThreadPool(numberOfThreads: 1)
         thread.start()
     }
@@ -64,7 +94,8 @@ public final class CacheWriter: Sendable {
     /// Queues `job`; `cost` is roughly the bytes it holds. Returns false (and runs nothing) when
     /// the queue is over budget. Jobs run in submission order.
     @discardableResult
-    func submit(cost: Int, _ what: String, _ job: @escaping @Sendable (CacheStore) throws -> Void) -> Bool {
+    func submit(cost: Int, _ what: String, _ effect: Effect = .data,
+                _ job: @escaping @Sendable (CacheStore) throws -> Void) -> Bool {
         let cost = max(cost, 64)
         if queued.add(cost, ordering: .relaxed).newValue > maxQueuedBytes {
             queued.subtract(cost, ordering: .relaxed)
@@ -73,6 +104,7 @@ public final class CacheWriter: Sendable {
                 $0.healthy = false
                 $0.lastError = "write queue full (the disk is too slow); dropped: \(what)"
             }
+            lost(effect, store: nil)
             return false
         }
         let store = self.store
@@ -83,21 +115,50 @@ public final class CacheWriter: Sendable {
                 wakeWaitersIfDrained()
             }
             do {
+                if case .cleanup = effect {} else { try persistInvalidations() }
                 try job(store)
+                if case .cleanup = effect { return }
                 state.withLock {
                     $0.writes += 1
                     $0.healthy = true
                 }
+            } catch is Skipped {
+                return
             } catch {
                 state.withLock {
                     $0.failedWrites += 1
                     $0.healthy = false
                     $0.lastError = "\(what): \(error)"
                 }
+                lost(effect, store: store)
                 logger.warning("cache write failed", metadata: ["what": "\(what)", "error": "\(error)"])
             }
         }
         return true
+    }
+
+    /// A job of `effect` did not happen (`store` is set on the writer thread, nil when it was dropped).
+    private func lost(_ effect: Effect, store: CacheStore?) {
+        switch effect {
+        case .objects(let gvr):
+            trust.lost(gvr)
+            recent.forget(gvr: gvr)
+        case .staged(let handle):
+            handle.fail()
+            if let store { try? handle.discard(store) }
+        case .data, .cleanup:
+            break
+        }
+    }
+
+    /// Marks the scopes of resources that lost a write incomplete on disk; until that succeeds no
+    /// other write may land (it could make a scope look complete past the missing change).
+    private func persistInvalidations() throws {
+        for gvr in trust.pending {
+            try store.invalidateScopes(gvr: gvr)
+            trust.persisted(gvr)
+            logger.warning("cache scopes marked incomplete after a lost write", metadata: ["gvr": "\(gvr)"])
+        }
     }
 
     /// Runs the queued jobs and stops the thread (on shutdown).

@@ -18,10 +18,11 @@ public final class EdgeCache: Sendable {
     let pages = PagedLists()
     let recent = RecentWrites()
     let access: AccessGate
+    let trust = ScopeTrust()
     let dialect = ApiserverDialect()
     let config: OutpostConfig
     let bookmarkInterval: TimeAmount
-    private let logger: Logger
+    let logger: Logger
     private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
 
     /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
@@ -30,42 +31,70 @@ public final class EdgeCache: Sendable {
     /// `keys`: the key file's keys (bodies of `config.cache.encrypted` resources are sealed with the
     /// first; callers' credentials are hashed with its identity key). `accessLifetime`: seconds the
     /// apiserver's answer to a caller stays good for offline answers (nil: until it answers otherwise).
+    /// Throws when the directory cannot hold a cache at all (see `CacheService.open`, which then
+    /// forwards without one).
     public init(directory: String, config: OutpostConfig, logger: Logger, bookmarkInterval: TimeAmount = .seconds(5),
-                writeQueueBudget: Int = 4 << 20, keys: CacheKeys = .generate(), accessLifetime: Int64? = 7 * 86400) throws {
+                writeQueueBudget: Int = 4 << 20, quickCheckBudget: Duration? = CacheStore.defaultQuickCheckBudget,
+                keys: CacheKeys = .generate(), accessLifetime: Int64? = 7 * 86400) throws {
         let sealing = ResourceSealing(sealer: BodySealer(keys: keys), resources: config.cache.encrypted)
-        store = try CacheStore(directory: directory, cipher: sealing)
+        store = try CacheStore(directory: directory, quickCheckBudget: quickCheckBudget, cipher: sealing)
         if let moved = store.recoveredCorruptFile {
-            logger.warning("cache file was unreadable; moved aside, starting empty", metadata: ["moved": "\(moved)"])
+            logger.error("cache file was corrupt; moved aside, starting empty", metadata: ["moved": "\(moved)"])
         }
-        let report = try store.resealBodies()
-        if report.resealed > 0 || report.dropped > 0 {
-            logger.notice("cache bodies re-encrypted with the current key", metadata: [
-                "resealed": "\(report.resealed)",
-                "droppedUnreadable": "\(report.dropped)"])
+        for note in store.openNotes { logger.warning("cache: \(note)") }
+        // Start-up bookkeeping that writes is best effort: on a full disk Outpost still starts and
+        // serves what it has (bodies sealed with a key still in the file still open).
+        do {
+            let report = try store.resealBodies()
+            if report.resealed > 0 || report.dropped > 0 {
+                logger.notice("cache bodies re-encrypted with the current key", metadata: [
+                    "resealed": "\(report.resealed)",
+                    "droppedUnreadable": "\(report.dropped)"])
+            }
+        } catch {
+            logger.warning("could not re-encrypt cached bodies with the current key; will retry at the next start",
+                           metadata: ["error": "\(error)"])
         }
-        writer = CacheWriter(store: store, logger: logger, maxQueuedBytes: writeQueueBudget)
+        writer = CacheWriter(store: store, trust: trust, recent: recent, logger: logger, maxQueuedBytes: writeQueueBudget)
         let hasher = IdentityHasher(keys: keys)
-        // The remembered answers are keyed by hashes under the identity key: another key makes them meaningless.
+        // The remembered answers are keyed by hashes under the identity key: another key makes them
+        // meaningless (they can no longer match anyone), so they are dropped.
         let check = hasher.hash(Array("outpost access identity check".utf8))
-        if let stored = try? store.meta(key: "access-identity-check"), stored != check {
-            logger.warning("the key file's identity key changed: forgetting remembered authorizations")
-            try store.clearAccess(keeping: Identity.outpost.bytes)
+        do {
+            if let stored = try store.meta(key: "access-identity-check"), stored != check {
+                logger.warning("the key file's identity key changed: forgetting remembered authorizations")
+                try store.clearAccess(keeping: Identity.outpost.bytes)
+            }
+            try store.putMeta(key: "access-identity-check", value: check)
+        } catch {
+            logger.warning("could not record the identity key check", metadata: ["error": "\(error)"])
         }
-        try store.putMeta(key: "access-identity-check", value: check)
         access = AccessGate(store: store, writer: writer, hasher: hasher, lifetime: accessLifetime, metrics: metrics, logger: logger)
+        if store.quarantines > 0 { access.fileReplaced() }   // found corrupt while starting
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }
         self.config = config
         self.bookmarkInterval = bookmarkInterval
         self.logger = logger
+        let trust = self.trust, recent = self.recent, kinds = self.kinds, access = self.access
+        store.onQuarantine { moved in
+            access.fileReplaced()
+            // Whatever was in flight wrote to the file that is gone; the fresh one fills from
+            // the apiserver's answers as they pass, and until then its scopes are simply absent (503).
+            trust.lostEverything()
+            recent.forgetAll()
+            kinds.forget()
+            logger.error("cache file found corrupt while in use; moved aside, continuing with an empty cache",
+                         metadata: ["moved": "\(moved)"])
+        }
     }
 
     /// Learns the apiserver's version (its selector error wording changed in 1.22) and keeps
     /// the document for offline discovery.
     public func learnVersion(_ body: [UInt8], contentType: String) {
         dialect.learn(versionDocument: body)
-        writer.submit(cost: body.count, "document /version") {
+        writer.submit(cost: body.count, "document /version", .data) {
             try $0.putDocument(key: "doc:/version", StoredDocument(contentType: contentType, body: body))
         }
     }
@@ -75,7 +104,8 @@ public final class EdgeCache: Sendable {
 
     func teeContext(_ collection: Collection, namespace: String, filter: ResourceFilter?, caching: Bool) -> TeeContext {
         TeeContext(collection: collection, namespace: namespace, indexer: indexer(collection), filter: filter,
-                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, logger: logger)
+                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, trust: trust,
+                   logger: logger)
     }
 
     private func indexer(_ c: Collection) -> ObjectIndexer {
@@ -107,9 +137,10 @@ public final class EdgeCache: Sendable {
         return out
     }
 
-    /// Finishes queued writes and stops the threads.
+    /// Finishes queued writes, stops the threads and closes the store (its WAL checkpointed).
     public func close() {
         writer.close()
         reader.close()
+        store.close()
     }
 }

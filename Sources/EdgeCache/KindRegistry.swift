@@ -33,6 +33,11 @@ final class KindRegistry: Sendable {
         writer.submit(cost: value.count, "kind of \(collection.gvr)") { try $0.putMeta(key: key, value: value) }
     }
 
+    /// The cache file was replaced: what was learned must be written again.
+    func forget() {
+        known.withLock { $0 = [:] }
+    }
+
     /// The kinds for a collection (blocking store read on a miss: call off the event loop).
     func lookup(_ collection: Collection) -> Kinds {
         if let k = known.withLock({ $0[collection.gvr] }) { return k }

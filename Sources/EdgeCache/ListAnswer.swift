@@ -53,7 +53,7 @@ final class ListAnswer: LocalResponder {
         let ctx = self.ctx, selection = self.selection, startCursor = cursor
         let first = limit > 0 ? limit + 1 : Self.batchSize
         ctx.reader.run(on: writer.eventLoop) { store -> Start in
-            let scope = try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key)
+            let scope = try ctx.coveringScope(store, selector: selection.key)
             let kinds = ctx.reader.kinds.lookup(ctx.collection)
             let empty = CacheReader.Batch(bodies: [], next: nil)
             guard scope != nil else { return Start(scope: nil, kinds: kinds, encoding: .json, first: empty) }
@@ -80,6 +80,7 @@ final class ListAnswer: LocalResponder {
             guard !cancelled else { return }
             switch result {
             case .failure(let error):
+                ctx.logger.warning("offline list failed: the local cache could not be read", metadata: ["error": "\(error)"])
                 writer.finish(with: .unavailable("the local cache could not be read: \(error)"))
             case .success(let s):
                 guard let scope = s.scope else {
@@ -197,10 +198,10 @@ final class ListAnswer: LocalResponder {
             guard !cancelled else { return }
             switch result {
             case .success(let batch): then(batch)
-            case .failure:
+            case .failure(let error):
                 // The head is out: the only honest signal left is an incomplete body.
                 cancelled = true
-                writer.abort()
+                ctx.abort(writer, "list", error)
             }
         }
     }

@@ -6,9 +6,20 @@ import NIOHTTP1
 import OutpostProxy
 import Synchronization
 
-/// A staged list in progress, touched only on the writer thread (jobs run in order there).
+/// A staged list in progress, touched only on the writer thread (jobs run in order there),
+/// except `failed`, which a dropped job sets from an event loop.
 final class StagingHandle: @unchecked Sendable {
     var id: StagedListID?
+    /// The resource's loss epoch when the list began (see `ScopeTrust`): a list that overlapped a
+    /// lost write cannot complete a scope.
+    let epoch: Int
+    private let lostChunk = Atomic<Bool>(false)
+
+    init(epoch: Int) { self.epoch = epoch }
+
+    /// A chunk (or the commit) of this list did not reach the disk: it must never be committed.
+    var failed: Bool { lostChunk.load(ordering: .relaxed) }
+    func fail() { lostChunk.store(true, ordering: .relaxed) }
 
     func ensure(_ store: CacheStore) throws -> StagedListID {
         if let id { return id }
@@ -60,7 +71,7 @@ final class ListTee: ResponseInterceptor {
         self.ctx = ctx
         self.selection = selection
         self.pages = pages
-        self.handle = handle ?? StagingHandle()
+        self.handle = handle ?? StagingHandle(epoch: ctx.trust.epoch(ctx.collection.gvr))
         isContinuation = handle != nil
         splitter = JSONListSplitter(fieldPaths: ctx.indexer.paths)
     }
@@ -229,7 +240,8 @@ final class ListTee: ResponseInterceptor {
         batch = []
         let cost = batchBytes
         batchBytes = 0
-        let ok = ctx.writer.submit(cost: cost, "stage \(ctx.collection.gvr)") { store in
+        let ok = ctx.writer.submit(cost: cost, "stage \(ctx.collection.gvr)", .staged(handle)) { store in
+            guard !handle.failed else { throw CacheWriter.Skipped() }
             try store.stage(try handle.ensure(store), objects: objects)
         }
         if !ok { stopCaching() }
@@ -269,7 +281,17 @@ final class ListTee: ResponseInterceptor {
         let handle = self.handle
         let metrics = ctx.metrics
         let recent = ctx.recent
-        ctx.writer.submit(cost: 64, "commit \(c.gvr)") { store in
+        let trust = ctx.trust
+        let logger = ctx.logger
+        ctx.writer.submit(cost: 64, "commit \(c.gvr)", .staged(handle)) { store in
+            guard !handle.failed, trust.epoch(c.gvr) == handle.epoch else {
+                // A chunk never reached the disk, or the cache lost a write of this resource
+                // while the list streamed: committing would record a partial truth.
+                logger.warning("list not cached: a cache write failed while it streamed", metadata: ["gvr": "\(c.gvr)"])
+                try? handle.discard(store)
+                metrics.listDiscarded()
+                throw CacheWriter.Skipped()
+            }
             let id = try handle.ensure(store)
             handle.id = nil
             do {
@@ -296,7 +318,7 @@ final class ListTee: ResponseInterceptor {
         batch = []
         batchBytes = 0
         let handle = self.handle
-        ctx.writer.submit(cost: 64, "discard staged \(ctx.collection.gvr)") { try handle.discard($0) }
+        ctx.writer.submit(cost: 64, "discard staged \(ctx.collection.gvr)", .cleanup) { try handle.discard($0) }
     }
 }
 
@@ -332,7 +354,7 @@ final class PagedLists: Sendable {
             return Array(old.values)
         }
         for e in expired {
-            writer.submit(cost: 64, "discard abandoned pages") { try e.handle.discard($0) }
+            writer.submit(cost: 64, "discard abandoned pages", .cleanup) { try e.handle.discard($0) }
         }
     }
 

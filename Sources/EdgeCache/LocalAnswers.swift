@@ -2,6 +2,7 @@ import CacheStore
 import Filters
 import KubeJSON
 import KubeProto
+import Logging
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
@@ -15,9 +16,29 @@ struct AnswerContext: Sendable {
     var metrics: CacheMetrics
     /// What the client's Accept takes.
     var formats: ClientFormats = .json
+    var trust: ScopeTrust
+    var logger: Logger
 }
 
 extension AnswerContext {
+    /// The complete scope that answers (namespace, `selector`), unless the cache lost a write of
+    /// the resource that is not yet recorded on disk (see `ScopeTrust`). Call on the reader thread.
+    func coveringScope(_ store: CacheStore, selector: String) throws -> ScopeInfo? {
+        guard trust.trusts(collection.gvr) else { return nil }
+        let scope = try store.coveringScope(gvr: collection.gvr, namespace: namespace, selector: selector)
+        // Checked again after the read: a loss recorded meanwhile wins.
+        return trust.trusts(collection.gvr) ? scope : nil
+    }
+
+    /// A response whose head is out cannot be finished: the connection is closed (the client
+    /// sees a broken response, never a short one that looks whole) and the reason logged.
+    func abort(_ writer: LocalResponseWriter, _ what: String, _ error: any Error) {
+        logger.error("offline answer aborted mid-body: the local cache could not be read", metadata: [
+            "answer": "\(what)", "resource": "\(collection.gvr)", "namespace": "\(namespace)", "error": "\(error)",
+        ])
+        writer.abort()
+    }
+
     /// Once the client has room, reads the next batch after `cursor` and hands it over on the
     /// writer's event loop.
     func nextBatch(for writer: LocalResponseWriter, after cursor: CacheReader.Cursor, selection: Selection, count: Int,
@@ -89,7 +110,7 @@ final class GetAnswer: LocalResponder {
                 case .protobuf: return .found(ProtoObjectWriter.encode(typeMeta: kinds.typeMeta, message: body), .protobuf)
                 }
             }
-            if try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: "") != nil {
+            if try ctx.coveringScope(store, selector: "") != nil {
                 return .notFound
             }
             return .unknown
@@ -109,6 +130,7 @@ final class GetAnswer: LocalResponder {
             case .success(.unknown):
                 writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "this object of"))
             case .failure(let error):
+                ctx.logger.warning("offline get failed: the local cache could not be read", metadata: ["error": "\(error)"])
                 writer.finish(with: .unavailable("the local cache could not be read: \(error)"))
             }
         }

@@ -61,7 +61,7 @@ final class ObjectTee: ResponseInterceptor {
     func end(to sink: ResponseSink) {
         if status == 404 && purpose == .get && ctx.caching {
             let c = ctx.collection, ns = ctx.namespace, name = self.name
-            ctx.writer.submit(cost: 64, "forget \(c.gvr)") { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
+            ctx.writer.submit(cost: 64, "forget \(c.gvr)", .objects(gvr: c.gvr)) { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
         }
         guard capturing, let (meta, stored) = parsed(), !meta.name.isEmpty else {
             release(to: sink)
@@ -79,13 +79,13 @@ final class ObjectTee: ResponseInterceptor {
         let c = ctx.collection
         if purpose == .delete && meta.kind == "Status" {
             let ns = ctx.namespace, name = self.name
-            ctx.writer.submit(cost: 64, "delete \(c.gvr)") { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
+            ctx.writer.submit(cost: 64, "delete \(c.gvr)", .objects(gvr: c.gvr)) { _ = try $0.delete(gvr: c.gvr, namespace: ns, name: name) }
             return
         }
         guard meta.kind != "Status", purpose == .get || !ctx.drops(meta) else { return }
         ctx.kinds.learn(c, kind: meta.kind ?? "", apiVersion: meta.apiVersion ?? "", writer: ctx.writer)
         let obj = ctx.indexer.stored(c, meta: meta, body: stored, format: format)
-        ctx.writer.submit(cost: body.count, "object \(c.gvr)") { _ = try $0.upsert(obj, onlyIfNewer: true) }
+        ctx.writer.submit(cost: body.count, "object \(c.gvr)", .objects(gvr: c.gvr)) { _ = try $0.upsert(obj, onlyIfNewer: true) }
     }
 
     /// The object's metadata and the bytes to store: JSON without trailing whitespace, or the

@@ -56,4 +56,20 @@ final class RecentWrites: Sendable {
     func committed(gvr: String, namespace: String, selector: String, resourceVersion: String) {
         scopes.withLock { $0[Self.key(gvr, namespace, selector)] = resourceVersion }
     }
+
+    /// The cache lost a write of `gvr`: a revision seen is no longer a revision applied, and a
+    /// relist of the last committed snapshot must be written again.
+    func forget(gvr: String) {
+        _ = revisions.withLock { $0.removeValue(forKey: gvr) }
+        let prefix = gvr + "\u{0}"
+        scopes.withLock { m in
+            for k in m.keys where k.hasPrefix(prefix) { m.removeValue(forKey: k) }
+        }
+    }
+
+    /// The cache file was replaced by an empty one: nothing is known to be written.
+    func forgetAll() {
+        revisions.withLock { $0 = [:] }
+        scopes.withLock { $0 = [:] }
+    }
 }

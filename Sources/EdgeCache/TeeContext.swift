@@ -19,6 +19,7 @@ struct TeeContext {
     var kinds: KindRegistry
     var metrics: CacheMetrics
     var recent: RecentWrites
+    var trust: ScopeTrust
     var logger: Logger
 
     /// Whether the filter drops this object (and counts it).

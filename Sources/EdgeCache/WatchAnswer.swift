@@ -51,7 +51,7 @@ final class WatchAnswer: LocalResponder {
         let requested = options.resourceVersion
         let wantsInitial = requested.isEmpty || requested == "0"
         ctx.reader.run(on: writer.eventLoop) { store -> Plan in
-            guard let scope = try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: selection.key) else {
+            guard let scope = try ctx.coveringScope(store, selector: selection.key) else {
                 return .noScope
             }
             let kinds = ctx.reader.kinds.lookup(ctx.collection)
@@ -69,6 +69,7 @@ final class WatchAnswer: LocalResponder {
             guard !cancelled else { return }
             switch result {
             case .failure(let error):
+                ctx.logger.warning("offline watch failed: the local cache could not be read", metadata: ["error": "\(error)"])
                 writer.finish(with: .unavailable("the local cache could not be read: \(error)"))
             case .success(.noScope):
                 writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "a watch of"))
@@ -138,7 +139,15 @@ final class WatchAnswer: LocalResponder {
         guard let next = batch.next else { return }
         ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
             guard !cancelled else { return }
-            if case .success(let batch) = result { sendInitial(batch, writer: writer) }
+            switch result {
+            case .success(let batch):
+                sendInitial(batch, writer: writer)
+            case .failure(let error):
+                // Part of the initial ADDED events is out: a stream that went on would tell the
+                // client the rest does not exist.
+                cancel()
+                ctx.abort(writer, "watch", error)
+            }
         }
     }
 

@@ -23,10 +23,14 @@ final class WatchTee: ResponseInterceptor {
     /// what the client sees is unchanged.
     private var cacheFailed = false
     private var lastBump = ContinuousClock.now - .seconds(10)
+    /// The resource's loss epoch when the stream began: once the cache loses a write of the
+    /// resource, this stream stops feeding it (see `ScopeTrust`).
+    private let epoch: Int
 
     init(ctx: TeeContext, selection: Selection) {
         self.ctx = ctx
         self.selection = selection
+        epoch = ctx.trust.epoch(ctx.collection.gvr)
         splitter = WatchEventSplitter(fieldPaths: ctx.indexer.paths)
     }
 
@@ -132,6 +136,14 @@ final class WatchTee: ResponseInterceptor {
     /// Writes the events of the last chunk. A stream whose events were all applied by other
     /// streams only advances its scope's resourceVersion, at most once a second (and at its end).
     private func flush(force: Bool = false) {
+        if !cacheFailed && ctx.trust.epoch(ctx.collection.gvr) != epoch {
+            // The cache lost a write of this resource: this stream's later events would move its
+            // scope past the missing change.
+            cacheFailed = true
+            ops = []
+            opBytes = 0
+            lastRV = nil
+        }
         guard !ops.isEmpty || lastRV != nil else { return }
         let now = ContinuousClock.now
         if ops.isEmpty && !force && now - lastBump < .seconds(1) { return }
@@ -145,7 +157,7 @@ final class WatchTee: ResponseInterceptor {
         let batch = ops
         let cost = opBytes
         opBytes = 0
-        if !ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", { try $0.applyBatch(batch) }) {
+        if !ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", .objects(gvr: ctx.collection.gvr), { try $0.applyBatch(batch) }) {
             // The cache missed events: stop feeding it from this stream (the scope keeps the
             // resourceVersion of the last applied batch, so the client's next watch from a newer
             // one gets 410 offline and relists). The client's stream is unaffected.

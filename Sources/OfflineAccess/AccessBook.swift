@@ -98,6 +98,23 @@ public struct AccessBook: Sendable {
 
     public var identityCount: Int { entries.count }
 
+    /// Whether anything is remembered about `identity` (a 401 for an unknown caller and for one
+    /// the apiserver refused read the same to the caller; Outpost tells them apart for itself).
+    public func knows(_ identity: Identity) -> Bool { entries[identity] != nil }
+
+    /// Everything remembered, as records (to write the book again into a fresh file).
+    public var records: [AccessRecord] {
+        var out: [AccessRecord] = []
+        for (id, e) in entries {
+            if let a = e.accepted { out.append(AccessRecord(identity: id, access: nil, outcome: .allowed, seen: a)) }
+            if let r = e.rejected { out.append(AccessRecord(identity: id, access: nil, outcome: .unauthorized, seen: r)) }
+            for (access, rule) in e.rules {
+                out.append(AccessRecord(identity: id, access: access, outcome: rule.outcome, seen: rule.seen, status: rule.status))
+            }
+        }
+        return out
+    }
+
     private func fresh(_ seen: Int64, now: Int64) -> Bool {
         guard let lifetime else { return true }
         return now - seen <= lifetime

@@ -301,7 +301,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             interceptor?.abort()
             interceptor = nil
             detachUpstream(close: true)
-            finishRecord()
+            finishRecord(aborted: true)
             context.close(promise: nil)
 
         case .closeUpstream:
@@ -472,7 +472,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if close { upstream.close(promise: nil) }
     }
 
-    private func finishRecord(code: Int? = nil) {
+    /// `aborted`: the response broke after its head (connection closed mid-body): logged as an
+    /// error, never as the head's status.
+    private func finishRecord(code: Int? = nil, aborted: Bool = false) {
         fallbackTimer?.cancel()
         fallbackTimer = nil
         localFactory = nil
@@ -481,7 +483,11 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         let finalCode = code ?? r.code
         env.metrics.requestFinished(verb: r.labels.verb, resource: r.labels.resource, code: finalCode,
                                     bytesOut: r.bytesOut, bytesIn: r.bytesIn)
-        if env.logger.logLevel <= .debug {
+        if aborted {
+            env.logger.error("request aborted mid-response (connection closed)", metadata: [
+                "method": "\(r.method.rawValue)", "uri": "\(r.uri)", "code": "aborted", "bytes": "\(r.bytesOut)",
+            ])
+        } else if env.logger.logLevel <= .debug {
             let ms = (NIODeadline.now() - r.started).nanoseconds / 1_000_000
             env.logger.debug("request", metadata: [
                 "method": "\(r.method.rawValue)", "uri": "\(r.uri)", "code": "\(finalCode)",

@@ -1,4 +1,3 @@
-import CacheCrypto
 import EdgeCache
 import Filters
 import KubeConfig
@@ -44,19 +43,12 @@ struct Serve {
         } else {
             outpostConfig = .default
         }
-        let cache: EdgeCache
-        do {
-            let keyFile = options.keyFilePath
-            let keys = try KeyFile.loadOrCreate(keyFile)
-            if keys.created { logger.notice("created the cache key file", metadata: ["path": "\(keyFile)"]) }
-            if keys.tightened { logger.warning("the cache key file was readable by others; now 0600", metadata: ["path": "\(keyFile)"]) }
-            cache = try EdgeCache(directory: cacheDir, config: outpostConfig, logger: logger, keys: keys.keys,
-                                  accessLifetime: options.offlineAuthLifetime.map(Int64.init))
-        } catch {
-            throw StartupError("--cache-dir \(cacheDir): \(error)")
-        }
+        // An unusable cache directory (or key file) degrades to forwarding without a cache (it logs why).
+        let cache = CacheService.open(directory: cacheDir, keyFile: options.keyFilePath,
+                                      accessLifetime: options.offlineAuthLifetime.map(Int64.init),
+                                      config: outpostConfig, logger: logger)
         defer { cache.close() }
-        let cached = (try? cache.store.stats().objects) ?? 0
+        let cached = cache.cachedObjects
         logger.info("cache", metadata: ["dir": "\(cacheDir)", "objects": "\(cached)",
                                          "filters": "\(outpostConfig.filters.rules.map(\.name))"])
 
@@ -125,14 +117,15 @@ struct Serve {
 extension Serve {
     /// Ready when Outpost can answer: the apiserver was reached, or the cache holds data to
     /// serve offline. Not ready while the cache cannot be written (full or failing disk).
-    static func readiness(health: UpstreamHealth, cache: EdgeCache) -> @Sendable () -> AdminServer.Readiness {
+    static func readiness(health: UpstreamHealth, cache: CacheService) -> @Sendable () -> AdminServer.Readiness {
         let upstream = AdminServer.upstreamReadiness(health)
         return {
             let c = cache.readiness
             guard c.ready else { return .init(ready: false, reason: c.reason) }
             let u = upstream()
             if u.ready { return u }
-            if let n = try? cache.store.stats().objects, n > 0 {
+            let n = cache.cachedObjects
+            if n > 0 {
                 return .init(ready: true, reason: "offline; serving \(n) cached objects (\(u.reason))")
             }
             return u

@@ -492,20 +492,22 @@ func withTempDirAsync(_ body: (String) async throws -> Void) async throws {
             let garbage = Array(repeating: Array("this is not an sqlite database\n".utf8), count: 300).flatMap { $0 }
             writeFile(dir + "/cache.db", garbage)
             let store = try CacheStore(directory: dir)
-            #expect(store.recoveredCorruptFile == dir + "/cache.db.corrupt-1")
-            #expect(readFile(dir + "/cache.db.corrupt-1") == garbage)
+            let moved = try #require(store.recoveredCorruptFile)
+            #expect(moved.hasPrefix(dir + "/cache.db.corrupt-"), "moved aside with a timestamp")
+            #expect(readFile(moved).map { $0 == garbage } == true)
             #expect(try store.stats().objects == 0)
             try store.upsert(obj("a", "p", rv: "1"), onlyIfNewer: false)
             #expect(try store.get(gvr: "v1/pods", namespace: "a", name: "p")?.resourceVersion == "1")
 
-            // a second damaged file gets the next free number
+            // a second damaged file in the same second gets a name of its own
             let dir2 = dir + "/second"
             _ = mkdir(dir2, 0o755)
-            writeFile(dir2 + "/cache.db.corrupt-1", [1])
             writeFile(dir2 + "/cache.db", garbage)
-            let store2 = try CacheStore(directory: dir2)
-            #expect(store2.recoveredCorruptFile == dir2 + "/cache.db.corrupt-2")
-            #expect(readFile(dir2 + "/cache.db.corrupt-1") == [1])
+            let first = try #require(try CacheStore(directory: dir2).recoveredCorruptFile)
+            writeFile(dir2 + "/cache.db", garbage)
+            let second = try #require(try CacheStore(directory: dir2).recoveredCorruptFile)
+            #expect(first != second)
+            #expect(readFile(first).map { $0 == garbage } == true && readFile(second).map { $0 == garbage } == true)
         }
     }
 

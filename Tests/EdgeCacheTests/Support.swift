@@ -98,6 +98,7 @@ func withCachedProxy(
     startupFallbackDelay: TimeAmount? = nil,
     keys: CacheKeys? = nil,
     accessLifetime: Int64? = 7 * 86400,
+    quickCheckBudget: Duration? = .seconds(2),
     _ body: (ProxyHarness, FakeCluster, EdgeCache) async throws -> Void
 ) async throws {
     let dir = directory ?? temporaryDirectory()
@@ -105,7 +106,8 @@ func withCachedProxy(
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     let cache = try EdgeCache(directory: dir, config: config, logger: logger, bookmarkInterval: .seconds(Int64(bookmarkInterval)),
-                                writeQueueBudget: writeQueueBudget, keys: keys ?? .generate(), accessLifetime: accessLifetime)
+                                writeQueueBudget: writeQueueBudget, quickCheckBudget: quickCheckBudget,
+                                keys: keys ?? .generate(), accessLifetime: accessLifetime)
     defer { cache.close() }
     let cluster = FakeCluster()
     let settings = ProxySettings(responseHeadTimeout: .seconds(10), fallbackDelay: .milliseconds(200), confirmTimeout: .milliseconds(200),

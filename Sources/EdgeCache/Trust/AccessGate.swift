@@ -24,6 +24,9 @@ final class AccessGate: Sendable {
     private let writer: CacheWriter
     private let metrics: CacheMetrics
     private let clock: @Sendable () -> Int64
+    /// The remembered answers on disk could not be read (a damaged cache file): a caller the book
+    /// does not know may be one the apiserver allowed, so it gets a 503, not a 401.
+    private let lost = Atomic<Bool>(false)
 
     init(store: CacheStore, writer: CacheWriter, hasher: IdentityHasher, lifetime: Int64?, metrics: CacheMetrics,
          logger: Logger, clock: @escaping @Sendable () -> Int64 = { Int64(time(nil)) }) {
@@ -37,6 +40,7 @@ final class AccessGate: Sendable {
         } catch {
             logger.warning("could not load remembered authorizations; offline answers need a fresh online confirmation",
                            metadata: ["error": "\(error)"])
+            lost.store(true, ordering: .relaxed)
         }
         if let cutoff = book.expire(now: clock()) {
             writer.submit(cost: 64, "expire remembered authorizations") { try $0.saveAccess([], expireBefore: cutoff) }
@@ -68,6 +72,12 @@ final class AccessGate: Sendable {
                 switch decision {
                 case .allow:
                     return local()
+                case .unauthorized where lost.load(ordering: .relaxed) && !knows(identity):
+                    metrics.refused("unknown_after_damage")
+                    return StatusAnswer(StatusBody(
+                        message: "outpost: the apiserver is unreachable and the cache lost its record of which callers it allowed "
+                            + "(the cache file was damaged); cached answers resume once the apiserver confirms this caller",
+                        reason: .serviceUnavailable, details: StatusDetails(retryAfterSeconds: 1), code: 503))
                 case .unauthorized:
                     metrics.refused("unauthorized")
                 case .forbidden:
@@ -77,6 +87,18 @@ final class AccessGate: Sendable {
             }
         }
         return plan
+    }
+
+    func knows(_ identity: Identity) -> Bool { book.withLock { $0.knows(identity) } }
+
+    /// The cache file was replaced by an empty one (quarantine): what is remembered in memory is
+    /// written into it again, and a caller the book does not know is no longer presumed unknown to
+    /// the apiserver.
+    func fileReplaced() {
+        lost.store(true, ordering: .relaxed)
+        let rows = book.withLock { $0.records }.map(Self.row)
+        guard !rows.isEmpty else { return }
+        writer.submit(cost: 256 * rows.count, "remember authorizations in the fresh cache file") { try $0.saveAccess(rows) }
     }
 
     func decide(_ identity: Identity, _ access: Access) -> AccessDecision {

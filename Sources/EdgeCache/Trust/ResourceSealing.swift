@@ -28,6 +28,13 @@ struct ResourceSealing: BodyCipher {
         return try sealer.open(stored, context: Self.context(gvr, namespace, name))
     }
 
+    var stamp: [UInt8] {
+        let f = sealer.primaryFingerprint
+        var out: [UInt8] = [UInt8(f >> 24), UInt8(f >> 16 & 0xFF), UInt8(f >> 8 & 0xFF), UInt8(f & 0xFF)]
+        for r in resources.map({ "\($0.group)/\($0.resource)" }).sorted() { out += Array(r.utf8) + [0] }
+        return out
+    }
+
     func needsReseal(_ stored: [UInt8], gvr: String) -> Bool {
         if BodySealer.isSealed(stored) { return !sealer.isSealedWithPrimary(stored) }
         return seals(gvr)
