@@ -209,3 +209,19 @@ func moveAside(_ path: String) throws -> String {
     _ = unlink(path + "-shm")
     return target
 }
+
+extension CacheStore {
+    /// Below this much free space the disk cannot hold a list worth caching.
+    public static let minimumFreeBytes = 256 * 1024
+
+    /// Set when the cache's filesystem has less than `minimumFreeBytes` free (a full disk may
+    /// still accept a write into a free page of the file, which proves nothing about the next list).
+    public var lowSpaceProblem: String? {
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
+        var st = statvfs()
+        guard statvfs(directory, &st) == 0 else { return nil }
+        let free = Int(st.f_bavail) * Int(st.f_frsize)
+        guard free < Self.minimumFreeBytes else { return nil }
+        return "the cache's disk is full (\(free) bytes free)"
+    }
+}

@@ -31,6 +31,17 @@ public final class CacheWriter: Sendable {
         case data
         /// Deleting staging rows: neither proves the disk takes writes nor loses anything.
         case cleanup
+        /// Outpost's own small records (remembered authorizations): a success proves nothing
+        /// about room for data; a loss costs a remembered answer (a refusal later), never the truth.
+        case bookkeeping
+
+        /// Whether a success shows the disk takes data again (and lost invalidations must land first).
+        var isData: Bool {
+            switch self {
+            case .cleanup, .bookkeeping: return false
+            case .objects, .staged, .data: return true
+            }
+        }
     }
 
     /// Thrown by a job that decided not to write (its list already lost a chunk): neither a
@@ -54,7 +65,7 @@ public final class CacheWriter: Sendable {
         self.logger = logger
         self.maxQueuedBytes = maxQueuedBytes
         var health = Health()
-        if let problem = store.openWriteProblem {
+        if let problem = store.openWriteProblem ?? store.lowSpaceProblem {
             health.healthy = false
             health.lastError = "the cache could not be written at start: \(problem)"
         }
@@ -115,9 +126,9 @@ public final class CacheWriter: Sendable {
                 wakeWaitersIfDrained()
             }
             do {
-                if case .cleanup = effect {} else { try persistInvalidations() }
+                if effect.isData { try persistInvalidations() }
                 try job(store)
-                if case .cleanup = effect { return }
+                if !effect.isData { return }
                 state.withLock {
                     $0.writes += 1
                     $0.healthy = true
@@ -146,7 +157,7 @@ public final class CacheWriter: Sendable {
         case .staged(let handle):
             handle.fail()
             if let store { try? handle.discard(store) }
-        case .data, .cleanup:
+        case .data, .cleanup, .bookkeeping:
             break
         }
     }

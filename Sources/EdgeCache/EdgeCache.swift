@@ -61,16 +61,18 @@ public final class EdgeCache: Sendable {
         // meaningless (they can no longer match anyone), so they are dropped.
         let check = hasher.hash(Array("outpost access identity check".utf8))
         do {
-            if let stored = try store.meta(key: "access-identity-check"), stored != check {
+            let stored = try store.meta(key: "access-identity-check")
+            if let stored, stored != check {
                 logger.warning("the key file's identity key changed: forgetting remembered authorizations")
                 try store.clearAccess(keeping: Identity.outpost.bytes)
             }
-            try store.putMeta(key: "access-identity-check", value: check)
+            if stored != check { try store.putMeta(key: "access-identity-check", value: check) }
         } catch {
             logger.warning("could not record the identity key check", metadata: ["error": "\(error)"])
         }
         access = AccessGate(store: store, writer: writer, hasher: hasher, lifetime: accessLifetime, metrics: metrics, logger: logger)
-        if store.quarantines > 0 { access.fileReplaced() }   // found corrupt while starting
+        // Found corrupt while starting: the remembered callers went with the old file.
+        if store.quarantines > 0 || store.recoveredCorruptFile != nil { access.fileReplaced() }
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }

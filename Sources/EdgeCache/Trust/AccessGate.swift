@@ -43,7 +43,7 @@ final class AccessGate: Sendable {
             lost.store(true, ordering: .relaxed)
         }
         if let cutoff = book.expire(now: clock()) {
-            writer.submit(cost: 64, "expire remembered authorizations") { try $0.saveAccess([], expireBefore: cutoff) }
+            writer.submit(cost: 64, "expire remembered authorizations", .bookkeeping) { try $0.saveAccess([], expireBefore: cutoff) }
         }
         self.book = Mutex(book)
     }
@@ -98,7 +98,7 @@ final class AccessGate: Sendable {
         lost.store(true, ordering: .relaxed)
         let rows = book.withLock { $0.records }.map(Self.row)
         guard !rows.isEmpty else { return }
-        writer.submit(cost: 256 * rows.count, "remember authorizations in the fresh cache file") { try $0.saveAccess(rows) }
+        writer.submit(cost: 256 * rows.count, "remember authorizations in the fresh cache file", .bookkeeping) { try $0.saveAccess(rows) }
     }
 
     func decide(_ identity: Identity, _ access: Access) -> AccessDecision {
@@ -114,7 +114,7 @@ final class AccessGate: Sendable {
         guard !persist.isEmpty || !evicted.isEmpty else { return }
         let rows = persist.map(Self.row)
         let forget = evicted.map(\.bytes)
-        writer.submit(cost: 256 * rows.count + 64, "remember authorization") { try $0.saveAccess(rows, forget: forget) }
+        writer.submit(cost: 256 * rows.count + 64, "remember authorization", .bookkeeping) { try $0.saveAccess(rows, forget: forget) }
     }
 
     // MARK: answers
