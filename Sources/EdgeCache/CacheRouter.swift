@@ -64,41 +64,47 @@ struct CacheRouter: RequestRouter {
             let h = Self.forwardedReadHead(head, filtered: filter != nil)
             if info.verb == .get {
                 let name = info.name
+                // GetOptions carries only resourceVersion; the watch cache parses a non-empty one
+                // (a 500 when it cannot) and the answer compares it with what the cache holds.
+                let rv = info.query.first("resourceVersion")
+                let wanted: UInt64
+                do {
+                    wanted = try ListOptions.parseResourceVersion(rv?.value ?? "", quoted: rv?.invalidUTF8Bytes == nil ? nil : rv?.goQuotedValue)
+                } catch {
+                    let status = StatusResponses(error)
+                    return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .get, name: name),
+                                       localResponder: cached ? { FixedStatusAnswer(status) } : nil)
+                }
                 return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .get, name: name),
-                                   localResponder: cached ? { GetAnswer(ctx: answers, name: name) } : nil)
+                                   localResponder: cached ? { GetAnswer(ctx: answers, name: name, resourceVersion: wanted) } : nil)
             }
-            let options: ListOptions
-            let selection: Selection
-            do {
-                options = try ListOptions(query: info.query)
-            } catch {
-                // The apiserver answers these itself; offline we answer as it would (before 1.22
-                // a bad field selector's message was the bare parse error).
-                let legacy = cache.dialect.selectorStyle == .legacy && error.statusCode == 400
-                let message = legacy ? (error.causes.first?.detail ?? error.message) : error.message
-                let status = StatusResponses(.init(message: message, reason: error.statusCode == 400 ? .badRequest : .invalid,
-                                                   code: error.statusCode))
-                return RequestPlan(head: head, localResponder: { StatusAnswer(status.status) })
+            // The apiserver's checks in its order (ReadParameters); offline we answer as it would.
+            let pathName = info.verb == .watch && info.parts.count >= 2 ? info.parts[1] : ""
+            let checked = ReadParameters.check(info.query, watch: info.verb == .watch, pathName: pathName,
+                                               support: tee.indexer.support, style: cache.dialect.selectorStyle,
+                                               rules: cache.dialect.validationRules,
+                                               ownToken: { ContinueToken.decode($0) != nil })
+            let params: ReadParameters
+            switch checked {
+            case .success(let p): params = p
+            case .failure(let error):
+                let status = StatusResponses(error)
+                return RequestPlan(head: head, localResponder: { FixedStatusAnswer(status) })
             }
-            do {
-                selection = try Selection(labelSelector: options.labelSelector, fieldSelector: options.fieldSelector,
-                                          support: tee.indexer.support, style: cache.dialect.selectorStyle)
-            } catch {
-                let status = StatusResponses.badRequest(error.message)
-                return RequestPlan(head: head, localResponder: { StatusAnswer(status.status) })
-            }
+            let options = params.options, selection = params.selection
             let bookmarks = cache.bookmarkInterval
             if info.verb == .watch {
                 return RequestPlan(head: h, interceptor: WatchTee(ctx: tee, selection: selection),
                                    localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
             }
+            let read = params.read ?? ListReadPlan(read: .latest, limit: 0)
             let continuing = options.continueToken.isEmpty ? nil
                 : cache.pages.take(token: options.continueToken, collection: collection, namespace: info.namespace, selectionKey: selection.key)
             // A later page of a list we did not see from its first page cannot complete a scope.
             if !options.continueToken.isEmpty && continuing == nil { tee.caching = false }
             return RequestPlan(head: h,
                                interceptor: tee.caching || filter != nil ? ListTee(ctx: tee, selection: selection, pages: cache.pages, continuing: continuing) : nil,
-                               localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, options: options) } : nil)
+                               localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, read: read) } : nil)
         case .create, .update, .patch:
             guard cached else { return RequestPlan(head: head) }
             var h = head

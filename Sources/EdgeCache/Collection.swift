@@ -30,17 +30,26 @@ struct Collection: Hashable, Sendable {
 }
 
 /// Which wording the apiserver uses for selector errors, learned from its `/version` (the
-/// messages changed in 1.22); offline answers copy it.
+/// messages changed in 1.22), and which list-option rules it validates with (streaming lists
+/// came in 1.27); offline answers copy both.
 final class ApiserverDialect: Sendable {
     private let legacy = Atomic<Bool>(false)
+    /// The apiserver's minor version; 0 until learned.
+    private let minor = Atomic<Int>(0)
 
     var selectorStyle: SelectorErrorStyle { legacy.load(ordering: .relaxed) ? .legacy : .fieldPath }
+
+    var validationRules: ListOptions.ValidationRules {
+        let m = minor.load(ordering: .relaxed)
+        return .forMinorVersion(m == 0 ? nil : m)
+    }
 
     /// Reads `"major":"1","minor":"20"` (minor may carry a `+`) from a /version body.
     func learn(versionDocument body: [UInt8]) {
         guard let major = Self.stringField("major", in: body), let minorText = Self.stringField("minor", in: body),
               let minor = Int(minorText.prefix { $0.isNumber }), major == "1" else { return }
         legacy.store(minor < 22, ordering: .relaxed)
+        self.minor.store(minor, ordering: .relaxed)
     }
 
     private static func stringField(_ key: String, in body: [UInt8]) -> String? {
@@ -68,8 +77,26 @@ struct Selection: Sendable {
     /// resource supports.
     init(labelSelector: String, fieldSelector: String, support: ResourceFieldLabels,
          style: SelectorErrorStyle) throws(SelectorError) {
-        labels = try LabelSelector.parse(labelSelector, style: style)
-        fields = try support.validate(try FieldSelector.parse(fieldSelector))
+        try self.init(Parsed(labelSelector: labelSelector, fieldSelector: fieldSelector, style: style), support: support)
+    }
+
+    /// The selectors parsed, before their field labels are checked: the apiserver parses both
+    /// while decoding the query (400s), validates the options (422s), and only then converts
+    /// field labels (400s again), so the two steps are apart.
+    struct Parsed: Sendable {
+        var labels: LabelSelector
+        var fields: FieldSelector
+
+        init(labelSelector: String, fieldSelector: String, style: SelectorErrorStyle) throws(SelectorError) {
+            labels = try LabelSelector.parse(labelSelector, style: style)
+            fields = try FieldSelector.parse(fieldSelector)
+        }
+    }
+
+    /// The selection of parsed selectors whose field labels the resource supports.
+    init(_ parsed: Parsed, support: ResourceFieldLabels) throws(SelectorError) {
+        labels = parsed.labels
+        fields = try support.validate(parsed.fields)
         var k = ""
         if !labels.isEmpty { k += "l:" + labels.description }
         if !fields.isEmpty { k += (k.isEmpty ? "" : ";") + "f:" + fields.description }

@@ -14,7 +14,7 @@ import OutpostProxy
 final class ListAnswer: LocalResponder {
     private let ctx: AnswerContext
     private let selection: Selection
-    private let options: ListOptions
+    private let read: ListReadPlan
     private var cancelled = false
     private var builder: ListBuilder?
     /// A streamed protobuf list: the item bytes still to come (its length went out first).
@@ -24,14 +24,16 @@ final class ListAnswer: LocalResponder {
     /// items); a larger `limit` streams the whole list.
     private static let maxPagedLimit = 5000
 
-    init(ctx: AnswerContext, selection: Selection, options: ListOptions) {
+    init(ctx: AnswerContext, selection: Selection, read: ListReadPlan) {
         self.ctx = ctx
         self.selection = selection
-        self.options = options
+        self.read = read
     }
 
     private struct Start: Sendable {
         var scope: ScopeInfo?
+        /// What the apiserver would answer instead, given the version asked for and the cache's.
+        var refusal: APIStatus? = nil
         var kinds: KindRegistry.Kinds
         var encoding: AnswerEncoding?
         var first: CacheReader.Batch
@@ -41,22 +43,25 @@ final class ListAnswer: LocalResponder {
 
     func start(_ writer: LocalResponseWriter) {
         ctx.metrics.answered("list")
-        var cursor: CacheReader.Cursor? = nil
-        if !options.continueToken.isEmpty {
-            guard let c = ContinueToken.decode(options.continueToken) else {
-                writer.finish(with: .gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter."))
-                return
-            }
+        let cursor: CacheReader.Cursor?
+        switch Self.resumePoint(read.read, namespace: ctx.namespace) {
+        case .refuse(let status):
+            writer.finish(with: StatusResponses(status))
+            return
+        case .from(let c):
             cursor = c
         }
-        let limit = options.limit > 0 && options.limit <= Int64(Self.maxPagedLimit) ? Int(options.limit) : 0
-        let ctx = self.ctx, selection = self.selection, startCursor = cursor
+        let limit = read.limit > 0 && read.limit <= Int64(Self.maxPagedLimit) ? Int(read.limit) : 0
+        let ctx = self.ctx, selection = self.selection, startCursor = cursor, wanted = read.read
         let first = limit > 0 ? limit + 1 : Self.batchSize
         ctx.reader.run(on: writer.eventLoop) { store -> Start in
             let scope = try ctx.coveringScope(store, selector: selection.key)
             let kinds = ctx.reader.kinds.lookup(ctx.collection)
             let empty = CacheReader.Batch(bodies: [], next: nil)
-            guard scope != nil else { return Start(scope: nil, kinds: kinds, encoding: .json, first: empty) }
+            guard let scope else { return Start(scope: nil, kinds: kinds, encoding: .json, first: empty) }
+            if let refusal = Self.refusal(wanted, scopeVersion: scope.resourceVersion) {
+                return Start(scope: scope, refusal: refusal, kinds: kinds, encoding: .json, first: empty)
+            }
             guard let encoding = try ctx.encoding(store) else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
             var itemsLength = 0
             if encoding == .protobuf && limit == 0 {
@@ -87,6 +92,10 @@ final class ListAnswer: LocalResponder {
                     writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "a list of"))
                     return
                 }
+                if let refusal = s.refusal {
+                    writer.finish(with: StatusResponses(refusal))
+                    return
+                }
                 guard let encoding = s.encoding else {
                     writer.finish(with: .notAcceptable("some \(ctx.collection.resource) are cached as JSON"))
                     return
@@ -112,6 +121,52 @@ final class ListAnswer: LocalResponder {
                     stream(s.first, kinds: s.kinds, writer: writer)
                 }
             }
+        }
+    }
+
+    private enum ResumePoint {
+        case from(CacheReader.Cursor?)
+        case refuse(APIStatus)
+    }
+
+    /// Where a page starts. A token of a cache-served page resumes after its last item. An
+    /// apiserver token names a revision the cache does not keep (it holds the current state,
+    /// not history), so it gets etcd's answer for a compacted revision: 410, with a token that
+    /// goes on at the newest state — and such a token (revision -1, "go on inconsistently")
+    /// resumes from the cache. Only within one namespace, or for cluster-scoped objects: across
+    /// namespaces etcd orders keys as `namespace/name` and the cache as (namespace, name), which
+    /// differ when one namespace's name prefixes another's, so resuming there could skip objects.
+    private static func resumePoint(_ read: ResourceVersionRead, namespace: String) -> ResumePoint {
+        guard case .continuing(let token) = read else { return .from(nil) }
+        switch token {
+        case .own(let text):
+            return .from(ContinueToken.decode(text))
+        case .apiserver(let rv, let startKey):
+            let name = startKey.hasSuffix("\u{0}") ? String(startKey.dropLast()) : nil
+            guard let name, !name.contains("/") else { return .refuse(.continueExpired) }
+            if rv == -1 { return .from(CacheReader.Cursor(namespace: namespace, name: name)) }
+            return .refuse(.inconsistentContinue(token: APIContinueToken.encode(resourceVersion: -1, startKey: startKey)))
+        }
+    }
+
+    /// The apiserver's answer when the cache's state cannot serve the version asked for, or
+    /// nil to serve it. `scopeVersion` is the resourceVersion of the cached list.
+    /// - not older than V: served when V ≤ the cache's version; otherwise "too large" (504):
+    ///   the apiserver answers that when it has not reached V, and the cache has not.
+    /// - exactly V: served when V is the cache's version; an older V gets etcd's 410 for a
+    ///   compacted revision (the cache keeps no history); a newer one "too large" (online it
+    ///   would be a past state the cache never saw, or etcd's 500 for a future revision: the
+    ///   cache cannot tell which, and a retry is the honest answer).
+    static func refusal(_ read: ResourceVersionRead, scopeVersion: String) -> APIStatus? {
+        let have = UInt64(scopeVersion) ?? 0
+        switch read {
+        case .latest, .continuing:
+            return nil
+        case .notOlderThan(let want, let retry):
+            return want <= have ? nil : .tooLargeResourceVersion(want, current: have, retryAfterSeconds: retry)
+        case .exact(let want):
+            if want == have { return nil }
+            return want < have ? .resourceVersionTooOld : .tooLargeResourceVersion(want, current: have, retryAfterSeconds: 0)
         }
     }
 

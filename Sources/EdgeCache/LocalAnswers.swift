@@ -2,6 +2,7 @@ import CacheStore
 import Filters
 import KubeJSON
 import KubeProto
+import KubeRequest
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -78,15 +79,20 @@ extension LocalResponseWriter {
 }
 
 /// A get from the cache: the object, the apiserver's 404 when a complete cached list says it
-/// does not exist, or 503 when the cache cannot know.
+/// does not exist, or 503 when the cache cannot know. A get at a resourceVersion newer than
+/// anything the cache has seen of it gets the apiserver's "too large" 504 (its watch cache
+/// answers that until it catches up; the cache cannot catch up while offline).
 final class GetAnswer: LocalResponder {
     private let ctx: AnswerContext
     private let name: String
+    /// The version asked for; 0 for any.
+    private let resourceVersion: UInt64
     private var cancelled = false
 
-    init(ctx: AnswerContext, name: String) {
+    init(ctx: AnswerContext, name: String, resourceVersion: UInt64 = 0) {
         self.ctx = ctx
         self.name = name
+        self.resourceVersion = resourceVersion
     }
 
     private enum Outcome: Sendable {
@@ -94,13 +100,22 @@ final class GetAnswer: LocalResponder {
         case notAcceptable
         case notFound
         case unknown
+        case tooLarge(APIStatus)
     }
 
     func start(_ writer: LocalResponseWriter) {
-        let ctx = self.ctx, name = self.name
+        let ctx = self.ctx, name = self.name, wanted = resourceVersion
         ctx.metrics.answered("get")
         ctx.reader.run(on: writer.eventLoop) { store -> Outcome in
-            if let obj = try store.get(gvr: ctx.collection.gvr, namespace: ctx.namespace, name: name),
+            let obj = try store.get(gvr: ctx.collection.gvr, namespace: ctx.namespace, name: name)
+            if wanted > 0 {
+                let scope = try store.coveringScope(gvr: ctx.collection.gvr, namespace: ctx.namespace, selector: "")
+                let known = max(UInt64(scope?.resourceVersion ?? "") ?? 0, UInt64(obj?.resourceVersion ?? "") ?? 0)
+                if known > 0 && wanted > known {
+                    return .tooLarge(.tooLargeResourceVersion(wanted, current: known, retryAfterSeconds: 1))
+                }
+            }
+            if let obj,
                ctx.filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: obj.fieldMap) == nil {
                 guard let encoding = AnswerEncoding.choose(ctx.formats, object: obj.format) else { return .notAcceptable }
                 let kinds = ctx.reader.kinds.lookup(ctx.collection)
@@ -129,6 +144,8 @@ final class GetAnswer: LocalResponder {
                 writer.finish(with: .notFound(ctx.collection, name: name))
             case .success(.unknown):
                 writer.finish(with: .noCachedData(ctx.collection, namespace: ctx.namespace, what: "this object of"))
+            case .success(.tooLarge(let status)):
+                writer.finish(with: StatusResponses(status))
             case .failure(let error):
                 ctx.logger.warning("offline get failed: the local cache could not be read", metadata: ["error": "\(error)"])
                 writer.finish(with: .unavailable("the local cache could not be read: \(error)"))

@@ -1,6 +1,8 @@
 import KubeJSON
+import KubeRequest
 import NIOCore
 import NIOHTTP1
+import OutpostProxy
 
 /// The `metav1.Status` answers the cache gives, worded like the apiserver's where it has one.
 struct StatusResponses {
@@ -9,8 +11,33 @@ struct StatusResponses {
     var body: ByteBuffer
 
     init(_ status: StatusBody) {
+        self.init(status, bytes: status.serialized())
+    }
+
+    /// The Status the apiserver would send, decided by KubeRequest (code, reason, message,
+    /// details and, for an expired continue token, `metadata.continue`).
+    init(_ api: APIStatus) {
+        let details = api.hasDetails
+            ? StatusDetails(group: api.group, kind: api.kind,
+                            causes: api.causes.map { StatusCause(reason: $0.reason, message: $0.message, field: $0.field) },
+                            retryAfterSeconds: api.retryAfterSeconds)
+            : nil
+        let body = StatusBody(message: api.message, reason: StatusReason(rawValue: api.reason) ?? .unknown,
+                              details: details, code: api.code)
+        var bytes = body.serialized()
+        if !api.continueToken.isEmpty {
+            // StatusBody writes an empty ListMeta; the token goes in it, where the apiserver puts it.
+            let empty = Array(#""metadata":{}"#.utf8)
+            var meta = Array(#""metadata":{"continue":"#.utf8)
+            JSONWriter.appendString(api.continueToken, to: &meta)
+            meta.append(UInt8(ascii: "}"))
+            if let at = bytes.firstRange(of: empty) { bytes.replaceSubrange(at, with: meta) }
+        }
+        self.init(body, bytes: bytes)
+    }
+
+    private init(_ status: StatusBody, bytes: [UInt8]) {
         self.status = status
-        let bytes = status.serialized()
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         headers.add(name: "Cache-Control", value: "no-cache, private")
@@ -49,4 +76,19 @@ struct StatusResponses {
     static func gone(_ message: String) -> StatusResponses {
         StatusResponses(StatusBody(message: message, reason: .expired, code: 410))
     }
+}
+
+/// Answers one prepared Status (head and body as StatusResponses built them).
+final class FixedStatusAnswer: LocalResponder {
+    private let status: StatusResponses
+
+    init(_ status: StatusResponses) {
+        self.status = status
+    }
+
+    func start(_ writer: LocalResponseWriter) {
+        writer.finish(with: status)
+    }
+
+    func cancel() {}
 }

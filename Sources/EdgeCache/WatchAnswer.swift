@@ -97,6 +97,10 @@ final class WatchAnswer: LocalResponder {
                     bookmark = ProtoWatchWriter.bookmark(typeMeta: kinds.typeMeta, resourceVersion: rv)
                 }
                 writer.head(LocalResponseWriter.streamingHead(contentType: Self.contentType(encoding)))
+                if options.watchTimeoutSeconds == 0 {
+                    finish()
+                    return
+                }
                 writer.flush()
                 armTimers(writer)
                 if let initial { sendInitial(initial, writer: writer) }
@@ -111,7 +115,9 @@ final class WatchAnswer: LocalResponder {
 
     private func armTimers(_ writer: LocalResponseWriter) {
         let loop = writer.eventLoop.assumeIsolated()
-        let timeout = TimeAmount.seconds(max(1, options.timeoutSeconds ?? Self.defaultTimeout))
+        // timeoutSeconds absent or 0: the apiserver's default; negative: its context has expired
+        // before the watch starts, so the stream ends at once (200, no events).
+        let timeout = TimeAmount.seconds(options.watchTimeoutSeconds ?? Self.defaultTimeout)
         timeoutTimer = loop.scheduleTask(in: timeout) { [self] in finish() }
         if options.allowWatchBookmarks { scheduleBookmark(writer) }
     }

@@ -23,6 +23,9 @@ public struct ListOptions: Sendable, Hashable {
     public var allowWatchBookmarks: Bool
     /// `resourceVersion`; empty means "most recent" (a quorum read).
     public var resourceVersion: String
+    /// Go's quoting of `resourceVersion` when its bytes are not UTF-8 (the
+    /// apiserver quotes the raw bytes in its errors); nil otherwise.
+    public var resourceVersionQuoted: String?
     /// `resourceVersionMatch`; nil when absent or empty. Unknown values are
     /// kept so ``validate(watchListFeatureEnabled:)`` can report them.
     public var resourceVersionMatch: ResourceVersionMatch?
@@ -68,12 +71,37 @@ public struct ListOptions: Sendable, Hashable {
         try validate(watchListFeatureEnabled: watchListFeatureEnabled)
     }
 
-    /// Decodes without validating: the step whose failure makes the apiserver
-    /// answer 400 BadRequest, and the only step RequestInfo depends on.
-    public static func decode(_ query: QueryItems) throws(ListOptionsError) -> ListOptions {
+    /// Decodes the parameters that cannot fail to parse as text and the integers, in the
+    /// apiserver's order (its generated conversion walks `metav1.ListOptions` field by field:
+    /// `timeoutSeconds` before `limit`). Integer errors carry Go's `strconv` wording, which the
+    /// apiserver passes through as the 400's message. Selectors are left as text: the
+    /// apiserver parses the label selector, then the field selector, after this step.
+    public static func decodeScalars(_ query: QueryItems) throws(ListOptionsError) -> ListOptions {
         var options = ListOptions()
         options.labelSelector = query["labelSelector"] ?? ""
         options.fieldSelector = query["fieldSelector"] ?? ""
+        options.watch = decodeBool(query["watch"]) ?? false
+        options.allowWatchBookmarks = decodeBool(query["allowWatchBookmarks"]) ?? false
+        if let rv = query.first("resourceVersion") {
+            options.resourceVersion = rv.value
+            options.resourceVersionQuoted = rv.invalidUTF8Bytes == nil ? nil : rv.goQuotedValue
+        }
+        if let match = query["resourceVersionMatch"], !match.isEmpty {
+            options.resourceVersionMatch = ResourceVersionMatch(rawValue: match)
+        }
+        options.timeoutSeconds = try decodeInt64(query.first("timeoutSeconds"))
+        options.limit = try decodeInt64(query.first("limit")) ?? 0
+        options.continueToken = query["continue"] ?? ""
+        options.sendInitialEvents = decodeBool(query["sendInitialEvents"])
+        return options
+    }
+
+    /// Decodes without validating: the step whose failure makes the apiserver
+    /// answer 400 BadRequest, and the only step RequestInfo depends on.
+    /// Checks the field selector's syntax (with ``FieldSelectorTerms``); the
+    /// label selector is left to the Selectors module.
+    public static func decode(_ query: QueryItems) throws(ListOptionsError) -> ListOptions {
+        let options = try decodeScalars(query)
         do {
             _ = try FieldSelectorTerms(parsing: options.fieldSelector)
         } catch {
@@ -83,16 +111,6 @@ public struct ListOptions: Sendable, Hashable {
                 detail: error.message(selector: options.fieldSelector)
             ))
         }
-        options.watch = decodeBool(query["watch"]) ?? false
-        options.allowWatchBookmarks = decodeBool(query["allowWatchBookmarks"]) ?? false
-        options.resourceVersion = query["resourceVersion"] ?? ""
-        if let match = query["resourceVersionMatch"], !match.isEmpty {
-            options.resourceVersionMatch = ResourceVersionMatch(rawValue: match)
-        }
-        options.timeoutSeconds = try decodeInt64(query["timeoutSeconds"], field: "timeoutSeconds")
-        options.limit = try decodeInt64(query["limit"], field: "limit") ?? 0
-        options.continueToken = query["continue"] ?? ""
-        options.sendInitialEvents = decodeBool(query["sendInitialEvents"])
         return options
     }
 
@@ -100,12 +118,61 @@ public struct ListOptions: Sendable, Hashable {
     /// mirrors the apiserver's WatchList feature gate, which decides whether
     /// `sendInitialEvents` is allowed on watches.
     public func validate(watchListFeatureEnabled: Bool = true) throws(ListOptionsError) {
-        let errors = watch
-            ? watchValidationErrors(watchListFeatureEnabled: watchListFeatureEnabled)
-            : listValidationErrors()
+        try validate(rules: .watchList(featureEnabled: watchListFeatureEnabled))
+    }
+
+    /// `ValidateListOptions` of the apiserver generation `rules` names.
+    public func validate(rules: ValidationRules) throws(ListOptionsError) {
+        let errors: [FieldError]
+        switch rules {
+        case .beforeWatchList:
+            errors = legacyValidationErrors()
+        case .watchList(let enabled):
+            errors = watch ? watchValidationErrors(watchListFeatureEnabled: enabled) : listValidationErrors()
+        }
         if !errors.isEmpty {
             throw ListOptionsError(invalid: errors)
         }
+    }
+
+    /// Which generation of `ValidateListOptions` an apiserver runs.
+    public enum ValidationRules: Sendable, Hashable {
+        /// 1.19–1.26: `resourceVersionMatch` is forbidden on every watch and
+        /// `sendInitialEvents` is an unknown parameter (ignored).
+        case beforeWatchList
+        /// 1.27 and later: streaming lists (`sendInitialEvents`) behind the WatchList gate.
+        case watchList(featureEnabled: Bool)
+
+        /// The rules of apiserver 1.`minor`; nil (not known yet) means the newest.
+        public static func forMinorVersion(_ minor: Int?) -> ValidationRules {
+            guard let minor, minor < 27 else { return .watchList(featureEnabled: true) }
+            return .beforeWatchList
+        }
+    }
+
+    /// The checks of apiserver 1.20's `ValidateListOptions`, in its order.
+    private func legacyValidationErrors() -> [FieldError] {
+        var errors: [FieldError] = []
+        guard let match = resourceVersionMatch else { return errors }
+        if watch {
+            errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch"))
+        }
+        if resourceVersion.isEmpty {
+            errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"))
+        }
+        if !continueToken.isEmpty {
+            errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"))
+        }
+        if match != .exact && match != .notOlderThan {
+            errors.append(FieldError(
+                field: "resourceVersionMatch",
+                type: .notSupported(value: match.rawValue, supported: ["Exact", "NotOlderThan", ""])
+            ))
+        }
+        if match == .exact && resourceVersion == "0" {
+            errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""))
+        }
+        return errors
     }
 
     private func listValidationErrors() -> [FieldError] {
@@ -167,40 +234,11 @@ public struct ListOptions: Sendable, Hashable {
         return true
     }
 
-    private static func decodeInt64(_ value: String?, field: String) throws(ListOptionsError) -> Int64? {
-        guard let value else { return nil }
-        guard let number = parseGoInt64(value) else {
-            throw ListOptionsError(badRequest: FieldError(
-                field: field,
-                type: .invalid(value: value),
-                detail: "must be a base-10 64-bit integer"
-            ))
-        }
-        return number
-    }
-
-    /// Go's `strconv.ParseInt(s, 10, 64)`: optional sign, ASCII digits, no spaces.
-    private static func parseGoInt64(_ text: String) -> Int64? {
-        var digits = Substring(text)
-        var negative = false
-        if let sign = digits.first, sign == "+" || sign == "-" {
-            negative = sign == "-"
-            digits = digits.dropFirst()
-        }
-        guard !digits.isEmpty else { return nil }
-        var magnitude: UInt64 = 0
-        for byte in digits.utf8 {
-            guard byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") else { return nil }
-            let (times10, overflow1) = magnitude.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            if overflow1 || overflow2 { return nil }
-            magnitude = sum
-        }
-        if negative {
-            if magnitude == UInt64(Int64.max) + 1 { return Int64.min }
-            return magnitude <= UInt64(Int64.max) ? -Int64(magnitude) : nil
-        }
-        return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil
+    private static func decodeInt64(_ item: QueryItems.Item?) throws(ListOptionsError) -> Int64? {
+        guard let item else { return nil }
+        if case .success(let number) = goParseInt64(item.value) { return number }
+        let message = goParseIntError(item.value, quoted: item.goQuotedValue) ?? "strconv.ParseInt: invalid syntax"
+        throw ListOptionsError(badRequestMessage: message)
     }
 }
 
@@ -247,6 +285,20 @@ public struct FieldError: Sendable, Hashable, CustomStringConvertible {
         FieldError(field: field, type: .forbidden, detail: detail)
     }
 
+    /// The `reason` of this error as a Status cause (`FieldValueForbidden`, ...).
+    public var causeReason: String {
+        switch type {
+        case .invalid: return "FieldValueInvalid"
+        case .notSupported: return "FieldValueNotSupported"
+        case .forbidden: return "FieldValueForbidden"
+        }
+    }
+
+    /// The `message` of this error as a Status cause: the description without the field.
+    public var causeMessage: String {
+        String(description.dropFirst(field.count + 2))
+    }
+
     public var description: String {
         switch type {
         case .invalid(let value):
@@ -272,11 +324,20 @@ public struct ListOptionsError: Error, Sendable, Hashable, CustomStringConvertib
     }
 
     public var kind: Kind
+    /// The field errors behind the answer; empty when the apiserver passes a bare message on
+    /// (an integer that does not parse).
     public var causes: [FieldError]
+    private var bareMessage: String?
 
     init(badRequest cause: FieldError) {
         self.kind = .badRequest
         self.causes = [cause]
+    }
+
+    init(badRequestMessage message: String) {
+        self.kind = .badRequest
+        self.causes = []
+        self.bareMessage = message
     }
 
     init(invalid causes: [FieldError]) {
@@ -296,6 +357,7 @@ public struct ListOptionsError: Error, Sendable, Hashable, CustomStringConvertib
 
     /// The Status `message`.
     public var message: String {
+        if let bareMessage { return bareMessage }
         let summary = causes.count == 1
             ? causes[0].description
             : "[" + causes.map(\.description).joined(separator: ", ") + "]"
@@ -307,27 +369,17 @@ public struct ListOptionsError: Error, Sendable, Hashable, CustomStringConvertib
         }
     }
 
-    public var description: String { message }
-}
-
-/// Go's `%q` for the characters that occur in query values.
-func goQuote(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
-                let hex = String(scalar.value, radix: 16)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
+    /// The whole Status: a 422 carries `details` naming `meta.k8s.io` ListOptions and one
+    /// cause per field error, as `errors.NewInvalid` builds it.
+    public var status: APIStatus {
+        switch kind {
+        case .badRequest:
+            return APIStatus(code: 400, reason: "BadRequest", message: message)
+        case .invalid:
+            return APIStatus(code: 422, reason: "Invalid", message: message, group: "meta.k8s.io", kind: "ListOptions",
+                             causes: causes.map { APIStatus.Cause(reason: $0.causeReason, message: $0.causeMessage, field: $0.field) })
         }
     }
-    return out + "\""
+
+    public var description: String { message }
 }

@@ -1,42 +1,62 @@
 /// The decoded query string of a request, in the order the client sent it.
 ///
-/// Exists so every part of the proxy reads query parameters the way the
-/// apiserver (Go's `url.ParseQuery`) does: pairs split on `&`, key and value
-/// split on the first `=`, `+` means space, `%XX` is a byte, repeated keys
-/// keep every value and lookups use the first one.
+/// Exists so every part of the proxy reads query parameters exactly the way
+/// the apiserver (Go's `url.ParseQuery`, through `req.URL.Query()`) does:
+/// pairs split on `&`, key and value split on the first `=`, `+` means
+/// space, `%XX` is a byte, repeated keys keep every value and lookups use
+/// the first one.
 ///
-/// Unlike Go, which silently drops pairs it cannot decode, malformed input
-/// throws ``QueryError``: a proxy must not forward a query it reads
-/// differently from the upstream.
+/// Like Go, a pair that cannot be decoded (a bad `%` escape in its key or
+/// value, or a `;` anywhere in it: Go 1.17+ no longer splits on `;`) is
+/// dropped and the rest of the query is kept: the apiserver then acts as if
+/// the pair was never sent (`labelSelector=%zz` lists everything), and so
+/// must an answer given in its place. Dropped pairs are listed in
+/// ``dropped``. Go keeps escapes that decode to invalid UTF-8 as raw bytes;
+/// here the value is decoded lossily and the bytes are kept
+/// (``Item/invalidUTF8Bytes``) so error messages can quote them as Go does.
 public struct QueryItems: Sendable, Hashable, Sequence {
     /// One `name=value` pair after decoding.
     public struct Item: Sendable, Hashable {
         public var name: String
+        /// The decoded value; decoded lossily when ``invalidUTF8Bytes`` is set.
         public var value: String
+        /// The value's bytes when they are not valid UTF-8 (Go keeps them as they are).
+        public var invalidUTF8Bytes: [UInt8]?
 
-        public init(name: String, value: String) {
+        public init(name: String, value: String, invalidUTF8Bytes: [UInt8]? = nil) {
             self.name = name
             self.value = value
+            self.invalidUTF8Bytes = invalidUTF8Bytes
+        }
+
+        /// The value quoted as Go's `%q` quotes the string the apiserver holds.
+        public var goQuotedValue: String {
+            invalidUTF8Bytes.map(goQuote(bytes:)) ?? goQuote(value)
         }
     }
 
     /// Every pair, in client order, repeated names included.
     public private(set) var items: [Item]
+    /// The pairs Go's parser drops, in client order (they are not in ``items``).
+    public private(set) var dropped: [QueryError]
 
     /// An empty query.
     public init() {
         self.items = []
+        self.dropped = []
     }
 
     /// Builds a query from already decoded pairs.
     public init(_ items: [Item]) {
         self.items = items
+        self.dropped = []
     }
 
     /// Parses a raw query string (the part after `?`, without the `?`).
-    public init(parsing rawQuery: some StringProtocol) throws(QueryError) {
+    public init(parsing rawQuery: some StringProtocol) {
         let bytes = Array(rawQuery.utf8)
         var items: [Item] = []
+        var dropped: [QueryError] = []
         var pairStart = 0
         while pairStart <= bytes.count {
             var pairEnd = pairStart
@@ -44,11 +64,16 @@ public struct QueryItems: Sendable, Hashable, Sequence {
                 pairEnd += 1
             }
             if pairEnd > pairStart {
-                items.append(try Self.parsePair(bytes[pairStart..<pairEnd]))
+                do {
+                    items.append(try Self.parsePair(bytes[pairStart..<pairEnd]))
+                } catch {
+                    dropped.append(error)
+                }
             }
             pairStart = pairEnd + 1
         }
         self.items = items
+        self.dropped = dropped
     }
 
     private static func parsePair(_ pair: ArraySlice<UInt8>) throws(QueryError) -> Item {
@@ -59,9 +84,12 @@ public struct QueryItems: Sendable, Hashable, Sequence {
         let nameBytes = pair[pair.startIndex..<(equals ?? pair.endIndex)]
         let valueBytes = equals.map { pair[($0 + 1)..<pair.endIndex] } ?? []
         do {
-            let name = try PercentDecoding.decode(nameBytes, plusAsSpace: true)
-            let value = try PercentDecoding.decode(valueBytes, plusAsSpace: true)
-            return Item(name: name, value: value)
+            let name = try PercentDecoding.decodeBytes(nameBytes, plusAsSpace: true)
+            let value = try PercentDecoding.decodeBytes(valueBytes, plusAsSpace: true)
+            let valueText = PercentDecoding.validUTF8String(value)
+            return Item(name: String(decoding: name, as: UTF8.self),
+                        value: valueText ?? String(decoding: value, as: UTF8.self),
+                        invalidUTF8Bytes: valueText == nil ? value : nil)
         } catch {
             switch error {
             case .invalidEscape(let offset):
@@ -70,7 +98,7 @@ public struct QueryItems: Sendable, Hashable, Sequence {
                 let escape = String(decoding: pair[offset..<end], as: UTF8.self)
                 throw QueryError(kind: .invalidPercentEscape(escape), offset: offset)
             case .invalidUTF8:
-                throw QueryError(kind: .invalidUTF8, offset: pair.startIndex)
+                preconditionFailure("decodeBytes does not validate UTF-8")
             }
         }
     }
@@ -78,6 +106,11 @@ public struct QueryItems: Sendable, Hashable, Sequence {
     /// The first value for `name`, as the apiserver reads single-valued parameters.
     public subscript(name: String) -> String? {
         items.first { $0.name == name }?.value
+    }
+
+    /// The first pair named `name`.
+    public func first(_ name: String) -> Item? {
+        items.first { $0.name == name }
     }
 
     /// Every value for `name`, in client order.
@@ -97,15 +130,13 @@ public struct QueryItems: Sendable, Hashable, Sequence {
     }
 }
 
-/// Why a query string could not be decoded; `message` is fit for the
-/// `message` of a 400 BadRequest Status.
+/// Why a pair of a query string could not be decoded (and was dropped, as
+/// Go drops it).
 public struct QueryError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What was wrong.
     public enum Kind: Sendable, Hashable {
         /// A `%` not followed by two hex digits; carries the offending text.
         case invalidPercentEscape(String)
-        /// Percent-escapes that decode to bytes which are not UTF-8.
-        case invalidUTF8
         /// A `;` inside a pair (Go rejects `;` as a separator since 1.17).
         case semicolonSeparator
     }
@@ -123,8 +154,6 @@ public struct QueryError: Error, Sendable, Hashable, CustomStringConvertible {
         switch kind {
         case .invalidPercentEscape(let escape):
             return "invalid query string: invalid URL escape \"\(escape)\" at offset \(offset)"
-        case .invalidUTF8:
-            return "invalid query string: percent-escapes at offset \(offset) do not decode to UTF-8"
         case .semicolonSeparator:
             return "invalid query string: invalid semicolon separator at offset \(offset)"
         }

@@ -42,11 +42,8 @@ public struct RequestTarget: Sendable, Hashable {
         self.path = path
         self.segments = segments
         self.rawQuery = rawQuery
-        do {
-            self.query = try QueryItems(parsing: rawQuery)
-        } catch {
-            throw .invalidQuery(error)
-        }
+        // Never fails: pairs Go cannot decode are dropped, as the apiserver drops them.
+        self.query = QueryItems(parsing: rawQuery)
     }
 
     /// Visible ASCII except `#` (a fragment has no business in a request target).
@@ -126,7 +123,6 @@ public enum RequestTargetError: Error, Sendable, Hashable, CustomStringConvertib
     case emptySegment(offset: Int)
     /// A `.` or `..` segment.
     case dotSegment(offset: Int)
-    case invalidQuery(QueryError)
 
     public var message: String {
         switch self {
@@ -148,8 +144,6 @@ public enum RequestTargetError: Error, Sendable, Hashable, CustomStringConvertib
             return "invalid request path: empty segment at offset \(offset)"
         case .dotSegment(let offset):
             return "invalid request path: \".\" or \"..\" segment at offset \(offset)"
-        case .invalidQuery(let error):
-            return error.message
         }
     }
 

@@ -7,7 +7,7 @@ private func options(_ raw: String, watchList: Bool = true) throws -> ListOption
 
 private func listError(_ raw: String, watchList: Bool = true) -> ListOptionsError? {
     do {
-        _ = try ListOptions(query: try QueryItems(parsing: raw), watchListFeatureEnabled: watchList)
+        _ = try ListOptions(query: QueryItems(parsing: raw), watchListFeatureEnabled: watchList)
         return nil
     } catch let error as ListOptionsError {
         return error
@@ -114,23 +114,24 @@ struct ListOptionsErrorTests {
     }
 
     static let cases: [Case] = [
-        .init(query: "limit=abc", kind: .badRequest,
-              message: "limit: Invalid value: \"abc\": must be a base-10 64-bit integer"),
-        .init(query: "limit=", kind: .badRequest,
-              message: "limit: Invalid value: \"\": must be a base-10 64-bit integer"),
-        .init(query: "limit=1.5", kind: .badRequest,
-              message: "limit: Invalid value: \"1.5\": must be a base-10 64-bit integer"),
-        .init(query: "limit=%2B", kind: .badRequest,
-              message: "limit: Invalid value: \"+\": must be a base-10 64-bit integer"),
+        // The apiserver passes strconv's error on as the whole message (measured on 1.20).
+        .init(query: "limit=abc", kind: .badRequest, message: "strconv.ParseInt: parsing \"abc\": invalid syntax"),
+        .init(query: "limit=", kind: .badRequest, message: "strconv.ParseInt: parsing \"\": invalid syntax"),
+        .init(query: "limit=1.5", kind: .badRequest, message: "strconv.ParseInt: parsing \"1.5\": invalid syntax"),
+        .init(query: "limit=0x10", kind: .badRequest, message: "strconv.ParseInt: parsing \"0x10\": invalid syntax"),
+        .init(query: "limit=%2B", kind: .badRequest, message: "strconv.ParseInt: parsing \"+\": invalid syntax"),
         // In a query `+` is a space, so an unescaped plus sign is not a sign.
-        .init(query: "limit=+7", kind: .badRequest,
-              message: "limit: Invalid value: \" 7\": must be a base-10 64-bit integer"),
-        .init(query: "limit=%2010", kind: .badRequest,
-              message: "limit: Invalid value: \" 10\": must be a base-10 64-bit integer"),
+        .init(query: "limit=+7", kind: .badRequest, message: "strconv.ParseInt: parsing \" 7\": invalid syntax"),
+        .init(query: "limit=%2010", kind: .badRequest, message: "strconv.ParseInt: parsing \" 10\": invalid syntax"),
         .init(query: "limit=9223372036854775808", kind: .badRequest,
-              message: "limit: Invalid value: \"9223372036854775808\": must be a base-10 64-bit integer"),
-        .init(query: "timeoutSeconds=10s", kind: .badRequest,
-              message: "timeoutSeconds: Invalid value: \"10s\": must be a base-10 64-bit integer"),
+              message: "strconv.ParseInt: parsing \"9223372036854775808\": value out of range"),
+        .init(query: "limit=-9223372036854775809", kind: .badRequest,
+              message: "strconv.ParseInt: parsing \"-9223372036854775809\": value out of range"),
+        .init(query: "limit=%FF", kind: .badRequest, message: "strconv.ParseInt: parsing \"\\xff\": invalid syntax"),
+        .init(query: "timeoutSeconds=10s", kind: .badRequest, message: "strconv.ParseInt: parsing \"10s\": invalid syntax"),
+        // timeoutSeconds is decoded before limit; the first value of each counts.
+        .init(query: "limit=y&timeoutSeconds=x", kind: .badRequest, message: "strconv.ParseInt: parsing \"x\": invalid syntax"),
+        .init(query: "limit=abc&limit=1", kind: .badRequest, message: "strconv.ParseInt: parsing \"abc\": invalid syntax"),
         .init(query: "fieldSelector=metadata.name", kind: .badRequest,
               message: "fieldSelector: Invalid value: \"metadata.name\": invalid selector: 'metadata.name'; can't understand 'metadata.name'"),
         .init(query: "fieldSelector=a%3Db%5Cx", kind: .badRequest,
@@ -173,11 +174,22 @@ struct ListOptionsErrorTests {
         #expect(error.reason == (expected.kind == .badRequest ? "BadRequest" : "Invalid"))
     }
 
-    @Test func limitErrorCarriesFieldDetails() throws {
+    @Test func integerErrorIsABareMessage() throws {
         let error = try #require(listError("limit=ten"))
-        #expect(error.causes == [FieldError(field: "limit", type: .invalid(value: "ten"),
-                                            detail: "must be a base-10 64-bit integer")])
-        #expect(error.message.hasPrefix("limit: Invalid value"))
+        #expect(error.causes.isEmpty)
+        #expect(error.status == APIStatus(code: 400, reason: "BadRequest", message: "strconv.ParseInt: parsing \"ten\": invalid syntax"))
+    }
+
+    @Test func invalidStatusCarriesCauses() throws {
+        let error = try #require(listError("resourceVersionMatch=bad&continue=x"))
+        let status = error.status
+        #expect(status.code == 422 && status.reason == "Invalid")
+        #expect(status.group == "meta.k8s.io" && status.kind == "ListOptions")
+        #expect(status.causes == [
+            .init(reason: "FieldValueForbidden", message: "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided", field: "resourceVersionMatch"),
+            .init(reason: "FieldValueForbidden", message: "Forbidden: resourceVersionMatch is forbidden when continue is provided", field: "resourceVersionMatch"),
+            .init(reason: "FieldValueNotSupported", message: "Unsupported value: \"bad\": supported values: \"Exact\", \"NotOlderThan\", \"\"", field: "resourceVersionMatch"),
+        ])
     }
 
     @Test(arguments: [
@@ -195,5 +207,43 @@ struct ListOptionsErrorTests {
     @Test func fieldErrorFormatsControlCharactersLikeGo() {
         let error = FieldError(field: "limit", type: .invalid(value: "a\"b\u{1}"), detail: "x")
         #expect(error.description == "limit: Invalid value: \"a\\\"b\\x01\": x")
+    }
+}
+
+/// apiserver 1.20–1.26 validate list options with one set of checks for lists and watches and
+/// do not know `sendInitialEvents` (the lab's 1.20 answers, measured).
+@Suite("ListOptions: 1.20 validation")
+struct LegacyValidationTests {
+    static let cases: [(String, String?)] = [
+        ("watch=1&resourceVersionMatch=NotOlderThan",
+         "ListOptions.meta.k8s.io \"\" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch, resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided]"),
+        ("watch=1&resourceVersionMatch=NotOlderThan&resourceVersion=0&sendInitialEvents=true",
+         "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch"),
+        ("watch=1&resourceVersionMatch=bad&resourceVersion=0&continue=x",
+         "ListOptions.meta.k8s.io \"\" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch, resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided, resourceVersionMatch: Unsupported value: \"bad\": supported values: \"Exact\", \"NotOlderThan\", \"\"]"),
+        ("resourceVersionMatch=Exact&resourceVersion=0",
+         "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""),
+        ("sendInitialEvents=true", nil),
+        ("watch=1&sendInitialEvents=true", nil),
+        ("resourceVersionMatch=NotOlderThan&resourceVersion=0&sendInitialEvents=false", nil),
+    ]
+
+    @Test(arguments: cases)
+    func validates(_ query: String, _ message: String?) throws {
+        let options = try ListOptions.decode(QueryItems(parsing: query))
+        do {
+            try options.validate(rules: .beforeWatchList)
+            #expect(message == nil)
+        } catch {
+            #expect(error.message == message)
+            #expect(error.statusCode == 422)
+        }
+    }
+
+    @Test func rulesFollowTheMinorVersion() {
+        #expect(ListOptions.ValidationRules.forMinorVersion(20) == .beforeWatchList)
+        #expect(ListOptions.ValidationRules.forMinorVersion(26) == .beforeWatchList)
+        #expect(ListOptions.ValidationRules.forMinorVersion(27) == .watchList(featureEnabled: true))
+        #expect(ListOptions.ValidationRules.forMinorVersion(nil) == .watchList(featureEnabled: true))
     }
 }
