@@ -79,7 +79,7 @@ public final class ProxyServer: Service, Sendable {
             for spec in configuration.listeners {
                 let tls = spec.tls
                 var bootstrap = ServerBootstrap(group: group)
-                    .serverChannelOption(.backlog, value: 256)
+                    .serverChannelOption(.backlog, value: 4096)  // absorbs a burst of connects (a full backlog costs a client a 1 s SYN retry)
                     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                     .childChannelOption(.maxMessagesPerRead, value: 16)
                     .childChannelInitializer { channel in
