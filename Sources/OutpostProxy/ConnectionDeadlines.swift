@@ -20,10 +20,12 @@ public struct ConnectionTimeouts: Sendable, Equatable {
 
 /// The deadlines of one client connection, as a pure state machine: events in, actions out.
 ///
-/// While a request is in flight (from its head until its response ended) nothing times out: a
-/// watch, a long list or an exec tunnel lasts as long as it lasts. Between requests the
-/// connection is `idle` until a byte arrives, then `readingHead` until the head is complete.
-/// A pipelined request counts as in flight from its head, like the first.
+/// While a request is in flight (from its head until both its body and its response ended)
+/// nothing times out: a watch, a long list, an upload or an exec tunnel lasts as long as it
+/// lasts. Between requests the connection is `idle` until a byte arrives, then `readingHead`
+/// until the head is complete. A pipelined request counts as in flight from its head, like
+/// the first; a request answered before its body ended (a refusal while uploading) stays in
+/// flight until the body's end.
 struct ConnectionDeadlines {
     enum Phase: Equatable {
         /// Connected, or a byte of the next request arrived: the head must complete in time.
@@ -31,8 +33,8 @@ struct ConnectionDeadlines {
         case readingHead(partial: Bool)
         /// Between requests, nothing received yet.
         case idle
-        /// This many requests whose responses have not ended.
-        case busy(Int)
+        /// Requests in flight.
+        case busy
     }
 
     enum Action: Equatable {
@@ -48,14 +50,14 @@ struct ConnectionDeadlines {
 
     let timeouts: ConnectionTimeouts
     private(set) var phase: Phase = .readingHead(partial: false)
+    /// Requests whose body has not ended, and requests whose response has not ended.
+    private var unfinishedBodies = 0
+    private var unfinishedResponses = 0
 
     init(timeouts: ConnectionTimeouts) { self.timeouts = timeouts }
 
     /// Whether the connection has no request in flight (a candidate for eviction at the limit).
-    var isIdle: Bool {
-        if case .busy = phase { return false }
-        return true
-    }
+    var isIdle: Bool { phase != .busy }
 
     mutating func connected() -> Action {
         phase = .readingHead(partial: false)
@@ -78,22 +80,27 @@ struct ConnectionDeadlines {
     }
 
     mutating func requestHeadReceived() -> Action {
-        switch phase {
-        case .readingHead, .idle:
-            phase = .busy(1)
-            return .cancelTimer
-        case .busy(let n):
-            phase = .busy(n + 1)
-            return .none
-        }
+        unfinishedBodies += 1
+        unfinishedResponses += 1
+        if phase == .busy { return .none }
+        phase = .busy
+        return .cancelTimer
+    }
+
+    mutating func requestEndReceived() -> Action {
+        guard unfinishedBodies > 0 else { return .none }
+        unfinishedBodies -= 1
+        return settle()
     }
 
     mutating func responseEnded() -> Action {
-        guard case .busy(let n) = phase else { return .none }  // a 400 for a head that never parsed
-        if n > 1 {
-            phase = .busy(n - 1)
-            return .none
-        }
+        guard unfinishedResponses > 0 else { return .none }  // a 400 for a head that never parsed
+        unfinishedResponses -= 1
+        return settle()
+    }
+
+    private mutating func settle() -> Action {
+        guard phase == .busy, unfinishedBodies == 0, unfinishedResponses == 0 else { return .none }
         phase = .idle
         return .arm(timeouts.idle)
     }
@@ -171,9 +178,14 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head:
             sawHeadThisRead = true
             perform(machine.requestHeadReceived(), context: context)
+        case .body:
+            break
+        case .end:
+            perform(machine.requestEndReceived(), context: context)
         }
         context.fireChannelRead(data)
     }

@@ -28,15 +28,28 @@ struct ConnectionDeadlinesTests {
         #expect(m.requestHeadReceived() == .cancelTimer)
         #expect(!m.isIdle)
         #expect(m.bytesReceived() == .none, "a request body arriving")
+        #expect(m.requestEndReceived() == .none)
         #expect(m.timerFired() == .none, "a watch or tunnel lasts as long as it lasts")
         #expect(m.responseEnded() == .arm(.seconds(120)), "then the idle timeout")
         #expect(m.isIdle)
+    }
+
+    @Test func anUploadAnsweredEarlyStaysInFlightUntilItsBodyEnds() {
+        var m = ConnectionDeadlines(timeouts: t)
+        _ = m.connected()
+        _ = m.requestHeadReceived()
+        #expect(m.responseEnded() == .none, "a 503 while the client still uploads")
+        #expect(!m.isIdle)
+        #expect(m.bytesReceived() == .none, "more of the body: no head deadline")
+        #expect(m.timerFired() == .none)
+        #expect(m.requestEndReceived() == .arm(.seconds(120)))
     }
 
     @Test func keepAliveIdleThenTheNextHeadHasItsOwnDeadline() {
         var m = ConnectionDeadlines(timeouts: t)
         _ = m.connected()
         _ = m.requestHeadReceived()
+        _ = m.requestEndReceived()
         _ = m.responseEnded()
         #expect(m.phase == .idle)
         #expect(m.bytesReceived() == .arm(.seconds(10)), "the first byte of the next request starts the head deadline")
@@ -48,6 +61,7 @@ struct ConnectionDeadlinesTests {
         var m = ConnectionDeadlines(timeouts: t)
         _ = m.connected()
         _ = m.requestHeadReceived()
+        _ = m.requestEndReceived()
         _ = m.responseEnded()
         #expect(m.timerFired() == .close)
     }
@@ -56,7 +70,9 @@ struct ConnectionDeadlinesTests {
         var m = ConnectionDeadlines(timeouts: t)
         _ = m.connected()
         #expect(m.requestHeadReceived() == .cancelTimer)
+        #expect(m.requestEndReceived() == .none)
         #expect(m.requestHeadReceived() == .none)
+        #expect(m.requestEndReceived() == .none)
         #expect(m.responseEnded() == .none)
         #expect(!m.isIdle)
         #expect(m.responseEnded() == .arm(.seconds(120)))
