@@ -18,8 +18,8 @@ struct FrontDoorTests {
 
     @Test func aClientThatSendsNothingIsClosedAfterTheHeadTimeout() async throws {
         try await ProxyHarness.with(timeouts: Self.quick, fake: { _ in .json("{}") }) { h in
+            let started = ContinuousClock.now  // before the connect: the server's clock starts after it
             let raw = try await RawConnection.connect(port: h.proxyPort, group: h.group)
-            let started = ContinuousClock.now
             #expect(await raw.waitClosed(timeout: .seconds(3)))
             #expect(ContinuousClock.now - started >= .milliseconds(250))
             #expect(raw.text.isEmpty, "nothing was asked, so nothing is answered")
@@ -27,7 +27,7 @@ struct FrontDoorTests {
     }
 
     @Test func aSlowHeadGetsA408StatusAndIsClosed() async throws {
-        try await ProxyHarness.with(timeouts: Self.quick, fake: { _ in .json("{}") }) { h in
+        try await ProxyHarness.with(timeouts: ConnectionTimeouts(requestHead: .seconds(1)), fake: { _ in .json("{}") }) { h in
             let raw = try await RawConnection.connect(port: h.proxyPort, group: h.group)
             try await raw.send("GET /api/v1/pods HTTP/1.1\r\nHost: x\r\n")
             try await Task.sleep(for: .milliseconds(150))
@@ -40,16 +40,17 @@ struct FrontDoorTests {
     }
 
     @Test func anIdleKeepAliveConnectionIsClosedAfterTheIdleTimeout() async throws {
-        try await ProxyHarness.with(timeouts: Self.quick, fake: { _ in .json("{}") }) { h in
+        let timeouts = ConnectionTimeouts(requestHead: .milliseconds(300), idle: .seconds(2))
+        try await ProxyHarness.with(timeouts: timeouts, fake: { _ in .json("{}") }) { h in
             let raw = try await RawConnection.connect(port: h.proxyPort, group: h.group)
-            // Requests spaced under the idle timeout keep it open.
+            // Requests spaced over the head timeout but under the idle timeout keep it open.
             for _ in 0..<3 {
                 try await raw.send("GET /api HTTP/1.1\r\nHost: x\r\n\r\n")
-                try await Task.sleep(for: .milliseconds(400))
+                try await Task.sleep(for: .milliseconds(500))
                 #expect(!raw.isClosed)
             }
             #expect(raw.text.ranges(of: "HTTP/1.1 200 OK").count == 3)
-            #expect(await raw.waitClosed(timeout: .seconds(3)), "then idle for longer than the idle timeout")
+            #expect(await raw.waitClosed(timeout: .seconds(5)), "then idle for longer than the idle timeout")
         }
     }
 
