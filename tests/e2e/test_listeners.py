@@ -158,3 +158,21 @@ def test_a_unix_socket_path_that_is_not_ours_is_fatal(lab, tmp_path):
     finally:
         server.close()
     assert rc != 0 and f"another process is serving {live}" in err, err[-2000:]
+
+
+def test_credentials_in_the_request_line_never_reach_the_log(proxy_factory):
+    """Finding 7: an absolute-form target with userinfo, and token-like query parameters, are
+    redacted in the (debug-level) request log."""
+    p, _ = proxy_factory(with_relay=False)
+    for target in ("http://user:hunter2-secret@127.0.0.1/api?access_token=tok-abc123&limit=1",
+                   "/api/v1/namespaces/default/configmaps?token=tok-def456&password=pw-789"):
+        with socket.create_connection(("127.0.0.1", p.port), timeout=10) as s:
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: x\r\nCookie: session=cookie-xyz\r\n"
+                      f"Authorization: Bearer bearer-qrs\r\nConnection: close\r\n\r\n".encode())
+            while s.recv(65536):
+                pass
+    time.sleep(0.3)
+    log = p.log.read_text(errors="replace")
+    assert "REDACTED@127.0.0.1/api?access_token=REDACTED&limit=1" in log, log[-3000:]
+    for secret in ("hunter2", "tok-abc123", "tok-def456", "pw-789", "cookie-xyz", "bearer-qrs"):
+        assert secret not in log, f"{secret} reached the log"
