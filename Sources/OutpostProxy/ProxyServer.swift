@@ -124,13 +124,18 @@ public final class ProxyServer: Service, Sendable {
                 victim.close(promise: nil)
                 env.logger.debug("connection limit reached: closed the oldest idle connection")
             }
-            if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls)) }
             let handler = ClientConnectionHandler(env: env)
             let activity = ConnectionActivity()
             let metrics = env.metrics
-            try ServerCodec.install(on: channel, proxy: handler,
-                                    deadlines: ConnectionDeadlineHandler(timeouts: timeouts, activity: activity,
-                                                                         onTimeout: { metrics.connectionClosed("timeout") }))
+            do {
+                if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls)) }
+                try ServerCodec.install(on: channel, proxy: handler,
+                                        deadlines: ConnectionDeadlineHandler(timeouts: timeouts, activity: activity,
+                                                                             onTimeout: { metrics.connectionClosed("timeout") }))
+            } catch {
+                connections.release()
+                throw error
+            }
             connections.add(channel, handler, activity)
         case .refuse:
             if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls)) }
@@ -244,6 +249,11 @@ final class ConnectionRegistry: Sendable {
             self.state.withLock { _ = $0.entries.removeValue(forKey: key) }
             self.metrics.connectionEnded()
         }
+    }
+
+    /// An admitted connection that could not be set up after all.
+    func release() {
+        state.withLock { $0.reserved -= 1 }
     }
 
     func refusalStarted(_ channel: Channel) {

@@ -23,6 +23,10 @@ struct FrontDoor {
             logger.warning("--max-connections lowered to fit the open-file limit",
                            metadata: ["asked": "\(options.maxConnections)", "limit": "\(maxConnections)", "nofile": "\(files)"])
         }
+        logger.info("front door", metadata: [
+            "maxConnections": "\(maxConnections)", "nofile": "\(files)",
+            "requestHeaderTimeout": "\(options.requestHeaderTimeout)s", "idleTimeout": "\(options.idleTimeout)s",
+        ])
         if let secure = options.secureListen, let cert = options.tlsCertFile, let key = options.tlsPrivateKeyFile {
             do {
                 let ca: [UInt8]
