@@ -66,7 +66,9 @@ public enum ListenerTLS {
 extension ListenerSpec {
     /// Binds this listener with `bootstrap`. For a Unix socket: a stale socket file is replaced,
     /// a live one (another process answers on it) or any other kind of file is an error, and the
-    /// file is created with exactly `mode` (the umask is narrowed while binding, then chmod).
+    /// file is created with exactly `mode` (the umask is narrowed while binding, so the socket is
+    /// never reachable with wider permissions, then chmod). The umask is process-wide: a file
+    /// another thread creates meanwhile gets at most narrower permissions, never wider.
     func bind(_ bootstrap: ServerBootstrap) async throws -> Channel {
         do {
             switch address {
