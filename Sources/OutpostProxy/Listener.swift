@@ -66,9 +66,9 @@ public enum ListenerTLS {
 extension ListenerSpec {
     /// Binds this listener with `bootstrap`. For a Unix socket: a stale socket file is replaced,
     /// a live one (another process answers on it) or any other kind of file is an error, and the
-    /// file is created with exactly `mode` (the umask is narrowed while binding, so the socket is
-    /// never reachable with wider permissions, then chmod). The umask is process-wide: a file
-    /// another thread creates meanwhile gets at most narrower permissions, never wider.
+    /// file ends with exactly `mode` (the umask is narrowed while binding, so the socket is never
+    /// reachable with wider permissions, then chmod). The umask is process-wide: a file another
+    /// thread creates meanwhile gets at most narrower permissions, never wider.
     func bind(_ bootstrap: ServerBootstrap) async throws -> Channel {
         do {
             switch address {
@@ -76,15 +76,18 @@ extension ListenerSpec {
                 return try await bootstrap.bind(host: host, port: port).get()
             case .unix(let path, let mode):
                 try UnixSocketFile.prepare(path)
-                let previous = umask(mode_t(~mode & 0o777))
+                // Only ever narrow the umask: the socket is created with at most `mode` (and at
+                // most what the umask allowed), then chmod sets exactly `mode`.
+                let previous = UnixSocketFile.currentUmask()
+                if let previous { umask(previous | mode_t(~mode & 0o777)) }
                 let channel: Channel
                 do {
                     channel = try await bootstrap.bind(unixDomainSocketPath: path, cleanupExistingSocketFile: false).get()
                 } catch {
-                    umask(previous)
+                    if let previous { umask(previous) }
                     throw error
                 }
-                umask(previous)
+                if let previous { umask(previous) }
                 guard chmod(path, mode_t(mode)) == 0 else {
                     let reason = errnoDescription(errno)
                     try? await channel.close()
@@ -126,6 +129,25 @@ enum UnixSocketFile {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw Problem(description: "cannot remove the stale socket \(path): \(errnoDescription(errno))")
         }
+    }
+
+    /// The process's umask, read without changing it (umask(2) can only swap, and a transient
+    /// value would apply to files other threads create meanwhile). nil where /proc says nothing.
+    static func currentUmask() -> mode_t? {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            bytes += buffer[..<n]
+        }
+        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") where line.hasPrefix("Umask:") {
+            return mode_t(line.dropFirst(6).trimmingPrefix(while: { $0 == " " || $0 == "\t" }), radix: 8)
+        }
+        return nil
     }
 
     /// The identity of the socket file just bound, so exit removes it only if it is still ours.
