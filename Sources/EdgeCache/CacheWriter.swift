@@ -55,7 +55,8 @@ public final class CacheWriter: Sendable {
     private let queued = Atomic<Int>(0)
     private let maxQueuedBytes: Int
     private let state: Mutex<Health>
-    private let waiters = Mutex<[(EventLoop, @Sendable () -> Void)]>([])
+    /// Drain waiters by ticket, so one that stops waiting can leave (see `cancelDrainWait`).
+    private let waiters = Mutex<(next: Int, byTicket: [Int: (EventLoop, @Sendable () -> Void)])>((0, [:]))
     private let logger: Logger
 
     init(store: CacheStore, trust: ScopeTrust, recent: RecentWrites, logger: Logger, maxQueuedBytes: Int = 8 << 20) {
@@ -84,20 +85,35 @@ public final class CacheWriter: Sendable {
     var isBackedUp: Bool { queued.load(ordering: .relaxed) > maxQueuedBytes / 2 }
 
     /// Runs `callback` on `loop` once the queue is below a quarter of its budget (at once if it is).
-    func whenDrained(on loop: EventLoop, _ callback: @escaping @Sendable () -> Void) {
-        let fireNow = waiters.withLock { w -> Bool in
-            if queued.load(ordering: .relaxed) <= maxQueuedBytes / 4 { return true }
-            w.append((loop, callback))
-            return false
+    /// Returns a ticket for `cancelDrainWait` (nil when it fired at once).
+    @discardableResult
+    func whenDrained(on loop: EventLoop, _ callback: @escaping @Sendable () -> Void) -> Int? {
+        let ticket = waiters.withLock { w -> Int? in
+            if queued.load(ordering: .relaxed) <= maxQueuedBytes / 4 { return nil }
+            w.next += 1
+            w.byTicket[w.next] = (loop, callback)
+            return w.next
         }
-        if fireNow { loop.execute(callback) }
+        if ticket == nil { loop.execute(callback) }
+        return ticket
     }
+
+    /// Forgets a waiter that no longer waits (it gave up, or its response ended). A waiter left
+    /// behind would be called on its event loop whenever the writer drains, even after that
+    /// loop was shut down (a disk that hangs past shutdown), and waiters would pile up while
+    /// the disk hangs.
+    func cancelDrainWait(_ ticket: Int) {
+        waiters.withLock { _ = $0.byTicket.removeValue(forKey: ticket) }
+    }
+
+    /// Waiters still registered (for tests).
+    var drainWaiterCount: Int { waiters.withLock { $0.byTicket.count } }
 
     private func wakeWaitersIfDrained() {
         let ready = waiters.withLock { w -> [(EventLoop, @Sendable () -> Void)] in
-            guard !w.isEmpty, queued.load(ordering: .relaxed) <= maxQueuedBytes / 4 else { return [] }
-            defer { w = [] }
-            return w
+            guard !w.byTicket.isEmpty, queued.load(ordering: .relaxed) <= maxQueuedBytes / 4 else { return [] }
+            defer { w.byTicket = [:] }
+            return Array(w.byTicket.values)
         }
         for (loop, callback) in ready { loop.execute(callback) }
     }

@@ -59,6 +59,8 @@ final class ListTee: ResponseInterceptor {
     private var waitingForWriter = false
     /// Counts pauses, so a late wake-up from an earlier pause does nothing.
     private var pauses = 0
+    /// The writer's ticket for the current pause and its give-up timer (see `stopWaiting`).
+    private var drainWait: (ticket: Int?, giveUp: Scheduled<Void>)?
     private weak var wakeTarget: ResponseSink?
     /// Decided at the first item: the list is the very snapshot its scope was last committed
     /// at (same resourceVersion, not paged), so there is nothing to write (it is still filtered).
@@ -141,8 +143,9 @@ final class ListTee: ResponseInterceptor {
             let generation = pauses &+ 1
             pauses = generation
             let wake = NIOLoopBound(WakeTarget(tee: self), eventLoop: sink.eventLoop)
-            ctx.writer.whenDrained(on: sink.eventLoop) { wake.value.tee?.resume(generation, giveUp: false) }
-            sink.eventLoop.assumeIsolated().scheduleTask(in: Self.maxWriterWait) { wake.value.tee?.resume(generation, giveUp: true) }
+            let ticket = ctx.writer.whenDrained(on: sink.eventLoop) { wake.value.tee?.resume(generation, giveUp: false) }
+            let timer = sink.eventLoop.assumeIsolated().scheduleTask(in: Self.maxWriterWait) { () -> Void in wake.value.tee?.resume(generation, giveUp: true) }
+            drainWait = (ticket, timer)
         }
     }
 
@@ -152,6 +155,7 @@ final class ListTee: ResponseInterceptor {
     private func resume(_ generation: Int, giveUp: Bool) {
         guard waitingForWriter, generation == pauses else { return }
         waitingForWriter = false
+        stopWaiting()
         if giveUp {
             ctx.logger.warning("cache writer too slow; this list is forwarded uncached", metadata: ["gvr": "\(ctx.collection.gvr)"])
             stopCaching()
@@ -248,6 +252,7 @@ final class ListTee: ResponseInterceptor {
     }
 
     func end(to sink: ResponseSink) {
+        stopWaiting()
         guard mode.active, !mode.broken else { return }
         let info: (kind: String?, apiVersion: String?, resourceVersion: String?, continueToken: String?)
         do {
@@ -309,8 +314,18 @@ final class ListTee: ResponseInterceptor {
     }
 
     func abort() {
+        stopWaiting()
         guard mode.active else { return }
         stopCaching()
+    }
+
+    /// Leaves the writer's drain waiters and cancels the give-up timer (the pause is over, or
+    /// the response is gone).
+    private func stopWaiting() {
+        guard let wait = drainWait else { return }
+        drainWait = nil
+        if let ticket = wait.ticket { ctx.writer.cancelDrainWait(ticket) }
+        wait.giveUp.cancel()
     }
 
     private func discardStaging() {

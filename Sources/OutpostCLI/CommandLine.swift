@@ -46,6 +46,22 @@ public struct ServeOptions: Equatable, Sendable {
     public var keyFilePath: String {
         encryptionKeyFile ?? (cacheDir.hasSuffix("/") ? cacheDir + "cache.key" : cacheDir + "/cache.key")
     }
+    /// Seconds a client has to send a complete request head (from connecting, or from the first
+    /// byte of a later request on a kept-alive connection).
+    public var requestHeaderTimeout = 10
+    /// Seconds a kept-alive connection may sit between requests.
+    public var idleTimeout = 120
+    /// Client connections open at once over all listeners (capped below the file-descriptor limit).
+    public var maxConnections = 2048
+    /// HTTPS listener that verifies client certificates (needs `tlsCertFile` and `tlsPrivateKeyFile`).
+    public var secureListen: HostPort?
+    public var tlsCertFile: String?
+    public var tlsPrivateKeyFile: String?
+    /// CA bundle client certificates must chain to; nil: the kubeconfig's CA.
+    public var clientCAFile: String?
+    public var unixSocket: String?
+    /// Permissions of the Unix socket file (connecting needs write permission).
+    public var unixSocketMode: UInt32 = 0o660
 
     public static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
@@ -90,6 +106,13 @@ public enum OutpostCommandLine {
             } catch {
                 throw CommandLineError("--\(name): \(error)")
             }
+        }
+        if options.secureListen != nil {
+            guard options.tlsCertFile != nil, options.tlsPrivateKeyFile != nil else {
+                throw CommandLineError("--secure-listen needs --tls-cert-file and --tls-private-key-file")
+            }
+        } else if options.tlsCertFile != nil || options.tlsPrivateKeyFile != nil || options.clientCAFile != nil {
+            throw CommandLineError("--tls-cert-file, --tls-private-key-file and --client-ca-file need --secure-listen")
         }
         return rotate ? .rotateKey(options) : .serve(options)
     }
@@ -161,6 +184,34 @@ public enum OutpostCommandLine {
         Option(name: "offline-auth-lifetime", valueName: "duration",
                help: "How long the apiserver's OK for a caller's access lets the cache answer that caller offline (e.g. 30m, 24h, 7d, or never-expires).",
                defaultValue: "7d") { $1.offlineAuthLifetime = try duration($0, "offline-auth-lifetime") },
+        Option(name: "request-header-timeout", valueName: "seconds",
+               help: "Seconds a client has to send a request's headers; then it gets a 408 or is closed.", defaultValue: "10") {
+            $1.requestHeaderTimeout = try integer($0, "request-header-timeout", in: 1...3_600) },
+        Option(name: "idle-timeout", valueName: "seconds",
+               help: "Seconds a kept-alive client connection may wait between requests.", defaultValue: "120") {
+            $1.idleTimeout = try integer($0, "idle-timeout", in: 1...86_400) },
+        Option(name: "max-connections", valueName: "n",
+               help: "Client connections at once (all listeners); then the oldest idle one is closed, or 429.", defaultValue: "2048") {
+            $1.maxConnections = try integer($0, "max-connections", in: 1...1_000_000) },
+        Option(name: "secure-listen", valueName: "host:port",
+               help: "Also serve HTTPS here, to clients with a certificate signed by the client CA.", defaultValue: nil) {
+            $1.secureListen = try hostPort($0, "secure-listen") },
+        Option(name: "tls-cert-file", valueName: "path", help: "Server certificate (PEM chain) for --secure-listen.", defaultValue: nil) {
+            $1.tlsCertFile = try nonEmpty($0, "tls-cert-file") },
+        Option(name: "tls-private-key-file", valueName: "path", help: "Private key (PEM) of --tls-cert-file.", defaultValue: nil) {
+            $1.tlsPrivateKeyFile = try nonEmpty($0, "tls-private-key-file") },
+        Option(name: "client-ca-file", valueName: "path",
+               help: "CA bundle (PEM) that --secure-listen clients' certificates must chain to.", defaultValue: "the kubeconfig's CA") {
+            $1.clientCAFile = try nonEmpty($0, "client-ca-file") },
+        Option(name: "unix-socket", valueName: "path", help: "Also serve plain HTTP on this Unix socket.", defaultValue: nil) {
+            $1.unixSocket = try nonEmpty($0, "unix-socket") },
+        Option(name: "unix-socket-mode", valueName: "octal",
+               help: "Permissions of the --unix-socket file (connecting needs write permission).", defaultValue: "0660") { v, o in
+            guard !v.isEmpty, v.count <= 4, let mode = UInt32(v, radix: 8), mode <= 0o777 else {
+                throw CommandLineError("--unix-socket-mode: '\(v)' is not an octal mode from 0 to 0777 (e.g. 0660)")
+            }
+            o.unixSocketMode = mode
+        },
     ]
 
     /// `90s`, `30m`, `24h`, `7d` (or a bare number of seconds); `never-expires` is nil.

@@ -8,7 +8,10 @@ import Upstream
 
 /// The admin listener (default 127.0.0.1:10267): `/healthz` (the process serves), `/readyz`
 /// (the apiserver was reached at least once; 503 with the reason otherwise) and `/metrics`.
-/// Kept off the proxy port so a probe can never be mistaken for, or routed to, the apiserver.
+/// Kept off the proxy port so a probe can never be mistaken for, or routed to, the apiserver,
+/// and so it keeps answering when the proxy port is at its connection limit: it has its own
+/// small limit (`maxConnections`; over it a connection is closed at once) and the same
+/// request-head and idle timeouts.
 public final class AdminServer: Service, Sendable {
     public struct Readiness: Sendable {
         public var ready: Bool
@@ -27,12 +30,21 @@ public final class AdminServer: Service, Sendable {
     private let metrics: @Sendable () -> String
     private let bound: Mutex<SocketAddress?> = Mutex(nil)
     private let onBound: (@Sendable (SocketAddress) -> Void)?
+    private let timeouts: ConnectionTimeouts
+    private let maxConnections: Int
+    private let open = Atomic<Int>(0)
+
+    /// Connections the admin listener keeps open at once by default (probes and a scraper).
+    public static let defaultMaxConnections = 32
 
     public init(host: String, port: Int, group: EventLoopGroup, logger: Logger,
                 readiness: @escaping @Sendable () -> Readiness, metrics: @escaping @Sendable () -> String,
+                timeouts: ConnectionTimeouts = ConnectionTimeouts(), maxConnections: Int = AdminServer.defaultMaxConnections,
                 onBound: (@Sendable (SocketAddress) -> Void)? = nil) {
         self.host = host
         self.port = port
+        self.timeouts = timeouts
+        self.maxConnections = maxConnections
         self.group = group
         self.logger = logger
         self.readiness = readiness
@@ -54,30 +66,37 @@ public final class AdminServer: Service, Sendable {
     public func run() async throws {
         let readiness = self.readiness
         let metrics = self.metrics
-        let server = try await ServerBootstrap(group: group)
+        let timeouts = self.timeouts
+        let maxConnections = self.maxConnections
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
+            .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(readiness: readiness, metrics: metrics))
+                    guard open.add(1, ordering: .relaxed).newValue <= maxConnections else {
+                        open.subtract(1, ordering: .relaxed)
+                        channel.close(promise: nil)
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in self.open.subtract(1, ordering: .relaxed) }
+                    try ServerCodec.install(on: channel, proxy: AdminHandler(readiness: readiness, metrics: metrics),
+                                            deadlines: ConnectionDeadlineHandler(timeouts: timeouts))
                 }
             }
-            .bind(host: host, port: port)
-            .get()
+        let server = try await ListenerSpec(.tcp(host: host, port: port), flag: "--admin-listen").bind(bootstrap)
         if let address = server.localAddress {
             bound.withLock { $0 = address }
             logger.info("admin listening", metadata: ["address": "\(address)"])
             onBound?(address)
         }
-        try await withGracefulShutdownHandler {
+        try await withTaskCancellationOrGracefulShutdownHandler {
             try await server.closeFuture.get()
-        } onGracefulShutdown: {
+        } onCancelOrGracefulShutdown: {
             server.close(promise: nil)
         }
     }
 }
 
-final class AdminHandler: ChannelInboundHandler {
+final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -115,11 +134,16 @@ final class AdminHandler: ChannelInboundHandler {
             var headers = HTTPHeaders()
             headers.add(name: "Content-Type", value: type)
             headers.add(name: "Content-Length", value: String(body.utf8.count))
+            let keepAlive = head.isKeepAlive
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
             if head.method != .HEAD {
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
             }
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+            if !keepAlive {
+                done.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            }
         }
     }
 }

@@ -37,6 +37,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private struct RequestRecord {
         var labels: RequestLabels
         var method: HTTPMethod
+        /// As the client sent it: log it only through `LogRedaction.target`.
         var uri: String
         var started: NIODeadline
         var code = 0
@@ -195,7 +196,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         if !retryable {
             if !sawResponse { env.health.recordFailure(reason) }
             env.metrics.upstreamError(sawResponse ? "response_interrupted" : "no_response")
-            env.logger.warning("upstream failed", metadata: ["reason": "\(reason)", "uri": "\(record?.uri ?? "")"])
+            env.logger.warning("upstream failed", metadata: ["reason": "\(reason)", "uri": "\(LogRedaction.target(record?.uri ?? ""))"])
         }
         perform(machine.upstreamFailed(reason, retryable: retryable))
     }
@@ -490,7 +491,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
         } else if env.logger.logLevel <= .debug {
             let ms = (NIODeadline.now() - r.started).nanoseconds / 1_000_000
             env.logger.debug("request", metadata: [
-                "method": "\(r.method.rawValue)", "uri": "\(r.uri)", "code": "\(finalCode)",
+                "method": "\(r.method.rawValue)", "uri": "\(LogRedaction.target(r.uri))", "code": "\(finalCode)",
                 "ms": "\(ms)", "bytes": "\(r.bytesOut)",
             ])
         }
@@ -521,6 +522,9 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
 
             let cl = context.pipeline.syncOperations
             cl.removeHandler(name: ServerCodec.encoder, promise: nil)
+            if (try? cl.context(name: ServerCodec.deadlines)) != nil {
+                cl.removeHandler(name: ServerCodec.deadlines, promise: nil)
+            }
             cl.removeHandler(name: ServerCodec.pipelining, promise: nil)
             cl.removeHandler(name: ServerCodec.errors, promise: nil)
             try cl.addHandler(clientSide)

@@ -18,6 +18,8 @@ public final class ProxyMetrics: Sendable {
         var tunnelsOpened = 0
         var servedLocally = 0
         var healthTransitions: [String: Int] = [:]
+        var openConnections = 0
+        var connectionsClosed: [String: Int] = [:]  // by reason
     }
 
     private let state = Mutex(State())
@@ -47,6 +49,20 @@ public final class ProxyMetrics: Sendable {
 
     func servedLocally() {
         state.withLock { $0.servedLocally += 1 }
+    }
+
+    func connectionOpened() {
+        state.withLock { $0.openConnections += 1 }
+    }
+
+    func connectionEnded() {
+        state.withLock { $0.openConnections -= 1 }
+    }
+
+    /// A connection Outpost closed or refused itself: `timeout` (request head or idle),
+    /// `evicted` (the oldest idle one, at the limit), `refused` (429), `refused_at_once`.
+    func connectionClosed(_ reason: String) {
+        state.withLock { $0.connectionsClosed[reason, default: 0] += 1 }
     }
 
     public func healthTransition(_ to: String) {
@@ -87,6 +103,14 @@ public final class ProxyMetrics: Sendable {
         out += "# TYPE outpost_upstream_transitions_total counter\n"
         for (to, v) in s.healthTransitions.sorted(by: { $0.key < $1.key }) {
             out += "outpost_upstream_transitions_total{to=\"\(to)\"} \(v)\n"
+        }
+        out += "# HELP outpost_client_connections Client connections open now.\n"
+        out += "# TYPE outpost_client_connections gauge\n"
+        out += "outpost_client_connections \(s.openConnections)\n"
+        out += "# HELP outpost_client_connections_closed_total Client connections Outpost closed or refused, by reason.\n"
+        out += "# TYPE outpost_client_connections_closed_total counter\n"
+        for (reason, v) in s.connectionsClosed.sorted(by: { $0.key < $1.key }) {
+            out += "outpost_client_connections_closed_total{reason=\"\(reason)\"} \(v)\n"
         }
         // A sample name may carry labels (`name{kind="list"}`); HELP/TYPE go once per family.
         var described = Set<Substring>()

@@ -29,6 +29,9 @@ public struct ProxyHarness {
         upstreamPort: Int? = nil,
         settings: ProxySettings = ProxySettings(responseHeadTimeout: .seconds(10)),
         router: (any RequestRouter)? = nil,
+        timeouts: ConnectionTimeouts = ConnectionTimeouts(),
+        maxConnections: Int = 2048,
+        extraListeners: [ListenerSpec] = [],
         fake handler: @escaping @Sendable (FakeAPIServer.Request) -> FakeAPIServer.Behavior,
         _ body: (ProxyHarness) async throws -> Void
     ) async throws {
@@ -43,12 +46,14 @@ public struct ProxyHarness {
         let pool = UpstreamPool(connector: try UpstreamConnector(configuration: config))
         let health = UpstreamHealth()
         let metrics = ProxyMetrics()
-        let proxy = ProxyServer(configuration: .init(host: "127.0.0.1", port: 0, settings: settings, shutdownGracePeriod: .seconds(3)),
+        let proxy = ProxyServer(configuration: .init(host: "127.0.0.1", port: 0, settings: settings, shutdownGracePeriod: .seconds(3),
+                                                     timeouts: timeouts, maxConnections: maxConnections,
+                                                     extraListeners: extraListeners),
                                 group: group, pool: pool, health: health, metrics: metrics, logger: logger,
                                 router: router)
         let admin = AdminServer(host: "127.0.0.1", port: 0, group: group, logger: logger,
                                 readiness: AdminServer.upstreamReadiness(health),
-                                metrics: { metrics.render() })
+                                metrics: { metrics.render() }, timeouts: timeouts)
         let sg = ServiceGroup(services: [admin, proxy], logger: logger)
         let h = ProxyHarness(group: group, fake: fake, fakePort: fakePort, proxy: proxy, admin: admin,
                              health: health, metrics: metrics, serviceGroup: sg)

@@ -162,6 +162,14 @@ public final class RawConnection: Sendable {
     private init(channel: Channel) { self.channel = channel }
 
     public static func connect(port: Int, group: EventLoopGroup) async throws -> RawConnection {
+        try await connect(to: try SocketAddress(ipAddress: "127.0.0.1", port: port), group: group)
+    }
+
+    public static func connect(unixSocket path: String, group: EventLoopGroup) async throws -> RawConnection {
+        try await connect(to: try SocketAddress(unixDomainSocketPath: path), group: group)
+    }
+
+    public static func connect(to address: SocketAddress, group: EventLoopGroup) async throws -> RawConnection {
         let box = Mutex<RawConnection?>(nil)
         let ch = try await ClientBootstrap(group: group)
             .channelInitializer { channel in
@@ -173,7 +181,7 @@ public final class RawConnection: Sendable {
                     })
                 }
             }
-            .connect(host: "127.0.0.1", port: port).get()
+            .connect(to: address).get()
         let conn = RawConnection(channel: ch)
         box.withLock { $0 = conn }
         return conn

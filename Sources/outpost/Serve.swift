@@ -75,15 +75,17 @@ struct Serve {
             }
         }
 
+        let door = try FrontDoor(options, upstream: upstreamConfig, logger: logger)
         let proxy = ProxyServer(
             configuration: .init(host: listen.host, port: listen.port,
                                  settings: ProxySettings(responseHeadTimeout: .seconds(Int64(responseTimeout)),
-                                                         startupFallbackDelay: cached > 0 ? .milliseconds(20) : nil)),
+                                                         startupFallbackDelay: cached > 0 ? .milliseconds(20) : nil),
+                                 timeouts: door.timeouts, maxConnections: door.maxConnections, extraListeners: door.extraListeners),
             group: group, pool: pool, health: health, metrics: metrics, logger: logger, router: cache.router)
         let admin = AdminServer(
             host: adminListen.host, port: adminListen.port, group: group, logger: logger,
             readiness: Self.readiness(health: health, cache: cache),
-            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) })
+            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) }, timeouts: door.timeouts)
         let probe = ProbeService(probe: HealthProbe(pool: pool, health: health, loop: group.next(), logger: logger))
 
         let services = ServiceGroup(

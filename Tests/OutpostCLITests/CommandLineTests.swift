@@ -28,6 +28,21 @@ struct CommandLineTests {
         #expect(o.cacheDir == "/var/lib/outpost")
         #expect(o.logLevel == "info" && o.threads == 1 && o.responseTimeout == 60)
         #expect(o.kubeconfig == nil && o.context == nil && o.serverAddr == nil && o.config == nil)
+        #expect(o.requestHeaderTimeout == 10 && o.idleTimeout == 120 && o.maxConnections == 2048)
+        #expect(o.secureListen == nil && o.unixSocket == nil && o.unixSocketMode == 0o660)
+    }
+
+    @Test func frontDoorOptions() throws {
+        let o = try serve([
+            "--request-header-timeout", "3", "--idle-timeout=30", "--max-connections", "100",
+            "--secure-listen", "127.0.0.1:10443", "--tls-cert-file", "/c.pem", "--tls-private-key-file=/k.pem",
+            "--client-ca-file", "/ca.pem", "--unix-socket", "/run/outpost.sock", "--unix-socket-mode", "0600",
+        ])
+        #expect(o.requestHeaderTimeout == 3 && o.idleTimeout == 30 && o.maxConnections == 100)
+        #expect(o.secureListen == HostPort(host: "127.0.0.1", port: 10443))
+        #expect(o.tlsCertFile == "/c.pem" && o.tlsPrivateKeyFile == "/k.pem" && o.clientCAFile == "/ca.pem")
+        #expect(o.unixSocket == "/run/outpost.sock" && o.unixSocketMode == 0o600)
+        #expect(try serve(["--unix-socket-mode", "660"]).unixSocketMode == 0o660)
     }
 
     @Test func everyOptionInBothSpellings() throws {
@@ -56,7 +71,9 @@ struct CommandLineTests {
     @Test func helpAndVersion() throws {
         guard case .help(let text) = try OutpostCommandLine.parse(["--help"]) else { Issue.record("no help"); return }
         for flag in ["--kubeconfig", "--context", "--server-addr", "--listen", "--admin-listen", "--cache-dir",
-                     "--config", "--log-level", "--threads", "--response-timeout", "--version"] {
+                     "--config", "--log-level", "--threads", "--response-timeout", "--request-header-timeout",
+                     "--idle-timeout", "--max-connections", "--secure-listen", "--tls-cert-file",
+                     "--tls-private-key-file", "--client-ca-file", "--unix-socket", "--unix-socket-mode", "--version"] {
             #expect(text.contains(flag), "help lacks \(flag)")
         }
         #expect(try OutpostCommandLine.parse(["serve", "-h"]) == .help(OutpostCommandLine.usage))
@@ -75,6 +92,12 @@ struct CommandLineTests {
         (["--log-level", "loud"], "--log-level: 'loud' is not one of trace, debug"),
         (["--kubeconfig="], "--kubeconfig must not be empty"),
         (["proxy"], "unexpected argument 'proxy'"),
+        (["--request-header-timeout", "0"], "--request-header-timeout must be a whole number from 1"),
+        (["--max-connections", "-5"], "--max-connections must be a whole number from 1"),
+        (["--unix-socket-mode", "0999"], "--unix-socket-mode: '0999' is not an octal mode"),
+        (["--unix-socket-mode", "1777"], "--unix-socket-mode: '1777' is not an octal mode"),
+        (["--secure-listen", "127.0.0.1:10443"], "--secure-listen needs --tls-cert-file and --tls-private-key-file"),
+        (["--tls-cert-file", "/c.pem"], "--tls-cert-file, --tls-private-key-file and --client-ca-file need --secure-listen"),
     ])
     func mistakesNameTheFlag(args: [String], message: String) {
         let got = error(args)
