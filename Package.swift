@@ -32,7 +32,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
-        .target(name: "KubeRequest"),
+        .target(name: "KubeRequest", dependencies: ["Selectors"]),
         .target(name: "YAMLLite"),
         .target(name: "KubeConfig", dependencies: ["YAMLLite"]),
         .target(name: "Selectors"),

@@ -32,10 +32,12 @@ public enum KeyFile {
     }
 
     /// Writes `keys` to `path` through a temporary file and a rename (a crash leaves the old or
-    /// the new file, never half of one). With `exclusive`, an existing file is an error.
+    /// the new file, never half of one). With `exclusive`, an existing file is an error (the
+    /// temporary file is linked into place, which fails if another one got there first).
     public static func write(_ keys: CacheKeys, to path: String, exclusive: Bool = false) throws(CacheKeyError) {
         let bytes = Array(keys.render().utf8)
-        let target = exclusive ? path : path + ".tmp"
+        let target = path + ".tmp-\(getpid())"
+        unlink(target)   // left by a crash of an earlier process with this pid
         let fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .file(path: target, reason: errnoText()) }
         var ok = fchmod(fd, 0o600) == 0
@@ -52,11 +54,10 @@ public enum KeyFile {
             unlink(target)
             throw .file(path: target, reason: reason)
         }
-        if !exclusive && rename(target, path) != 0 {
-            let reason = errnoText()
-            unlink(target)
-            throw .file(path: path, reason: reason)
-        }
+        let placed = exclusive ? link(target, path) == 0 : rename(target, path) == 0
+        let placeError = errnoText()
+        if exclusive || !placed { unlink(target) }
+        guard placed else { throw .file(path: path, reason: placeError) }
     }
 
     /// The file's text, or nil when it does not exist.

@@ -48,11 +48,21 @@ struct CacheRouter: RequestRouter {
         // The apiserver reads `/api/v1/namespaces/x` as namespace x; the object itself is
         // cluster-scoped and stored without a namespace.
         var info = info
-        if collection.group.isEmpty && collection.resource == "namespaces" { info.namespace = "" }
+        if collection.group.isEmpty && collection.resource == "namespaces" {
+            // Only `/api/v1/namespaces[/NAME]` names namespaces; `/api/v1/namespaces/A/namespaces[/B]`
+            // is no route (the apiserver answers 404 after authorizing it in A): it must neither
+            // forget a cached namespace nor be answered with the cluster's namespaces.
+            guard info.namespace.isEmpty || info.namespace == info.name else { return RequestPlan(head: head) }
+            info.namespace = ""
+        }
         let cached = cache.config.cache.resources.contains(collection.groupResource)
         let filter = cache.config.filters.filter(for: collection.groupResource)
         guard cached || filter != nil else { return RequestPlan(head: head) }
-        var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: cached)
+        // A Table or metadata-only ask of an unfiltered resource passes through as asked: its rows
+        // are not objects, so nothing of it may be cached (a Table read as a list would replace the
+        // scope with nothing). A filtered resource's ask is rewritten to a plain list (see below).
+        let caching = cached && (filter != nil || !Self.asksForAnotherShape(head))
+        var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: caching)
         let answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
                                     filter: filter, metrics: cache.metrics,
                                     formats: ClientFormats(accept: head.headers.first(name: "accept")),
@@ -75,7 +85,7 @@ struct CacheRouter: RequestRouter {
                     return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .get, name: name),
                                        localResponder: cached ? { FixedStatusAnswer(status) } : nil)
                 }
-                return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .get, name: name),
+                return RequestPlan(head: h, interceptor: tee.caching || filter != nil ? ObjectTee(ctx: tee, purpose: .get, name: name) : nil,
                                    localResponder: cached ? { GetAnswer(ctx: answers, name: name, resourceVersion: wanted) } : nil)
             }
             // The apiserver's checks in its order (ReadParameters); offline we answer as it would.
@@ -94,7 +104,7 @@ struct CacheRouter: RequestRouter {
             let options = params.options, selection = params.selection
             let bookmarks = cache.bookmarkInterval
             if info.verb == .watch {
-                return RequestPlan(head: h, interceptor: WatchTee(ctx: tee, selection: selection),
+                return RequestPlan(head: h, interceptor: tee.caching || filter != nil ? WatchTee(ctx: tee, selection: selection) : nil,
                                    localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
             }
             let read = params.read ?? ListReadPlan(read: .latest, limit: 0)
@@ -123,12 +133,15 @@ struct CacheRouter: RequestRouter {
     /// The head forwarded for a teed read: uncompressed (the tee parses the body). Protobuf
     /// (kubelet, client-go) passes as asked: the tee splits it too. A Table ask for a filtered
     /// resource becomes a plain JSON list: the filter reads objects, not table rows.
+    /// Whether the Accept asks for a Table or PartialObjectMetadata(List) (`;as=`), not objects.
+    static func asksForAnotherShape(_ head: HTTPRequestHead) -> Bool {
+        head.headers[canonicalForm: "accept"].contains { $0.lowercased().contains("as=") }
+    }
+
     static func forwardedReadHead(_ head: HTTPRequestHead, filtered: Bool) -> HTTPRequestHead {
         var h = head
         h.headers.remove(name: "accept-encoding")
-        let accept = h.headers[canonicalForm: "accept"].map { $0.lowercased() }
-        let wantsTable = accept.contains { $0.contains("as=") }
-        if filtered && wantsTable {
+        if filtered && asksForAnotherShape(head) {
             h.headers.replaceOrAdd(name: "accept", value: "application/json")
         }
         return h

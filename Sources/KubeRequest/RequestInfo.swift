@@ -1,3 +1,5 @@
+import Selectors
+
 /// What an HTTP request means to Kubernetes: verb, group, version,
 /// namespace, resource, name and subresource, or "not a resource".
 ///
@@ -166,7 +168,8 @@ public struct RequestInfo: Sendable, Hashable {
     /// As in the apiserver, when the list options fail to decode the name is
     /// not taken and only a raw `watch` value decides between list and watch.
     private mutating func applyCollectionRead(query: QueryItems) {
-        guard let options = try? ListOptions.decode(query) else {
+        // Decoding includes the label selector (the apiserver converts it to a labels.Selector).
+        guard let options = try? ListOptions.decode(query), (try? LabelSelector.parse(options.labelSelector)) != nil else {
             let watch = query["watch"].map { $0.lowercased() != "false" && $0 != "0" } ?? false
             verb = watch ? .watch : .list
             return

@@ -76,8 +76,16 @@ public enum CallerCredentials: Equatable, Sendable {
     public init<S: Sequence>(headers: S) where S.Element == (name: String, value: String) {
         var authorization: [String] = []
         var impersonation: [(String, String)] = []
+        // Headers the client names in `Connection` stay on its hop: the apiserver never sees them.
+        var hopByHop = Set<String>()
+        for (name, value) in headers where name.lowercased() == "connection" {
+            for token in value.split(separator: ",") {
+                hopByHop.insert(token.trimmingCharacters(in: " \t").lowercased())
+            }
+        }
         for (name, value) in headers {
             let lower = name.lowercased()
+            if hopByHop.contains(lower) { continue }
             if lower == "authorization" {
                 authorization.append(value)
             } else if lower.hasPrefix("impersonate-") {
@@ -101,5 +109,11 @@ public enum CallerCredentials: Equatable, Sendable {
             material += Array(n.utf8) + [0] + Array(v.utf8) + [0x0A]
         }
         self = .presented(material: material)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> String {
+        String(drop { set.contains($0) }.reversed().drop { set.contains($0) }.reversed())
     }
 }

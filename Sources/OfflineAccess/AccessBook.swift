@@ -121,16 +121,18 @@ public struct AccessBook: Sendable {
     }
 
     public func decide(_ identity: Identity, _ access: Access, now: Int64) -> AccessDecision {
-        guard let e = entries[identity], let accepted = e.accepted, fresh(accepted, now: now) else { return .unauthorized }
-        if let rejected = e.rejected, rejected >= accepted { return .unauthorized }
-        if access.isDiscovery { return .allow }
+        guard let e = entries[identity] else { return .unauthorized }
         var grant: Int64?
         for a in access.coveringAccesses {
             if let r = e.rules[a], r.outcome == .allowed, fresh(r.seen, now: now) { grant = max(grant ?? r.seen, r.seen) }
         }
-        if let d = e.rules[access], d.outcome == .forbidden, d.seen >= (grant ?? .min) {
+        // The apiserver refused exactly this (an anonymous caller is refused, not unauthenticated).
+        if let d = e.rules[access], d.outcome == .forbidden, d.seen >= (grant ?? .min), fresh(d.seen, now: now) {
             return .forbidden(recorded: d.status)
         }
+        guard let accepted = e.accepted, fresh(accepted, now: now) else { return .unauthorized }
+        if let rejected = e.rejected, rejected >= accepted { return .unauthorized }
+        if access.isDiscovery { return .allow }
         return grant == nil ? .forbidden(recorded: nil) : .allow
     }
 
@@ -139,6 +141,10 @@ public struct AccessBook: Sendable {
     /// (least recently accepted first) and returned in `evicted`.
     public mutating func record(_ identity: Identity, _ access: Access, outcome: AccessOutcome, status: [UInt8]? = nil,
                                 now: Int64) -> (persist: [AccessRecord], evicted: [Identity]) {
+        // A 401 matters only for a caller the apiserver accepted before (a revoked token): an
+        // unknown caller is refused anyway, and remembering every bogus token would let a flood of
+        // them push real callers out of the book.
+        if outcome == .unauthorized && entries[identity]?.accepted == nil { return ([], []) }
         var e = entries[identity] ?? Entry()
         var persist: [AccessRecord] = []
         func stale(_ t: Int64?) -> Bool { t.map { now - $0 >= refreshInterval } ?? true }
@@ -150,11 +156,15 @@ public struct AccessBook: Sendable {
             }
             e.rejected = now
         case .allowed, .forbidden:
-            if stale(e.acceptedPersisted) || (e.rejected ?? .min) >= (e.accepted ?? .min) {
-                persist.append(AccessRecord(identity: identity, access: nil, outcome: .allowed, seen: now))
-                e.acceptedPersisted = now
+            // Only an answer that allowed something proves the apiserver authenticated the caller: a
+            // 403 is also what an anonymous request (credentials it ignored) gets.
+            if outcome == .allowed {
+                if stale(e.acceptedPersisted) || (e.rejected ?? .min) >= (e.accepted ?? .min) {
+                    persist.append(AccessRecord(identity: identity, access: nil, outcome: .allowed, seen: now))
+                    e.acceptedPersisted = now
+                }
+                e.accepted = now
             }
-            e.accepted = now
             let status = outcome == .forbidden ? status : nil
             var rule = e.rules[access] ?? Rule(outcome: outcome, seen: now, persisted: .min, status: status)
             if rule.persisted == .min || rule.outcome != outcome || rule.status != status || stale(rule.persisted) {
@@ -165,18 +175,46 @@ public struct AccessBook: Sendable {
             rule.status = status
             rule.seen = now
             e.rules[access] = rule
+            if outcome == .forbidden {
+                // A refusal of this access revokes every wider grant that would still cover it (RBAC
+                // changed): from now on those answer 403 too, until the apiserver allows them again.
+                for wider in access.coveringAccesses.dropFirst() {
+                    guard var g = e.rules[wider], g.outcome == .allowed else { continue }
+                    g.outcome = .forbidden
+                    g.status = nil
+                    g.seen = now
+                    g.persisted = now
+                    e.rules[wider] = g
+                    persist.append(AccessRecord(identity: identity, access: wider, outcome: .forbidden, seen: now))
+                }
+            }
             if e.rules.count > maxRulesPerIdentity, let oldest = e.rules.min(by: { $0.value.seen < $1.value.seen })?.key {
                 e.rules[oldest] = nil
             }
         }
         entries[identity] = e
         var evicted: [Identity] = []
-        while entries.count > maxIdentities,
-              let victim = entries.min(by: { ($0.value.accepted ?? $0.value.rejected ?? 0) < ($1.value.accepted ?? $1.value.rejected ?? 0) })?.key {
+        while entries.count > maxIdentities, let victim = evictionVictim() {
             entries[victim] = nil
             evicted.append(victim)
         }
         return (persist, evicted)
+    }
+
+    /// Who leaves a full book: a caller the apiserver never allowed anything (only refusals)
+    /// before one it did, the longest unconfirmed first; never Outpost's own identity.
+    private func evictionVictim() -> Identity? {
+        var best: (Identity, Bool, Int64)?
+        for (id, e) in entries where id != .outpost {
+            let confirmed = e.accepted != nil
+            let last = e.accepted ?? e.rules.values.map(\.seen).max() ?? e.rejected ?? 0
+            if let b = best {
+                if (b.1 && !confirmed) || (b.1 == confirmed && last < b.2) { best = (id, confirmed, last) }
+            } else {
+                best = (id, confirmed, last)
+            }
+        }
+        return best?.0
     }
 
     /// Loads a persisted record (at start). Later records of the same key win.

@@ -198,3 +198,56 @@ func containsBytes(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
     }
     return false
 }
+
+/// Shapes of requests that once changed what the cache holds (an attacker's probe, issue 10).
+@Suite("Trust: requests that must not rewrite the cache")
+struct CacheRewriteAttackTests {
+    static let secrets = TrustServingTests.secrets
+    static let table = ("Accept", "application/json;as=Table;v=v1;g=meta.k8s.io,application/json")
+
+    @Test func aTableAskOfAnUnfilteredResourceLeavesTheCacheAlone() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            TrustServingTests.seed(cluster)
+            let c = try await h.client()
+            let first = try await c.request(.GET, Self.secrets, headers: [TrustServingTests.good])
+            #expect(first.status == 200, "\(first.status) \(first.bodyString.prefix(300))")
+            #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) == 1 })
+            cluster.route(Self.secrets, .json(#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"100"},"columnDefinitions":[],"rows":[]}"#))
+            let t = try await c.request(.GET, Self.secrets, headers: [Self.table, TrustServingTests.good])
+            #expect(t.status == 200 && t.bodyString.contains(#""kind":"Table""#), "passed through as asked")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try cache.store.stats().objects == 1, "the Table's rows did not replace the cached scope")
+            await c.close()
+            cluster.link = .down
+            let d = try await h.client()
+            let offline = try await d.request(.GET, Self.secrets + "/db", headers: [TrustServingTests.good])
+            #expect(offline.status == 200 && offline.bodyString.contains(TrustServingTests.secretValue))
+            await d.close()
+        }
+    }
+
+    @Test func namespacesUnderANamespaceAreNoRoute() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route("/api/v1/namespaces", .json(#"{"kind":"NamespaceList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"kube-public","resourceVersion":"3"}},{"metadata":{"name":"a","resourceVersion":"4"}}]}"#))
+            let c = try await h.client()
+            #expect(try await c.request(.GET, "/api/v1/namespaces").status == 200)
+            #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) == 2 })
+            // The apiserver authorizes these in namespace a, then answers 404: no such route.
+            #expect(try await c.request(.GET, "/api/v1/namespaces/a/namespaces/kube-public").status == 404)
+            #expect(try await c.request(.GET, "/api/v1/namespaces/a/namespaces").status == 404)
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(try cache.store.stats().objects == 2, "a 404 from a non-route forgot a namespace")
+            await c.close()
+            cluster.link = .down
+            let d = try await h.client()
+            // No local answer for a non-route: the apiserver's absence is all the client learns.
+            let listed = try await d.request(.GET, "/api/v1/namespaces/a/namespaces")
+            #expect([502, 503].contains(listed.status) && !listed.bodyString.contains("kube-public"))
+            await d.close()
+            let e = try await h.client()
+            let namespace = try await e.request(.GET, "/api/v1/namespaces/kube-public")
+            #expect(namespace.status == 200, "the namespace is still known")
+            await e.close()
+        }
+    }
+}

@@ -154,3 +154,67 @@ import Testing
         #expect(AccessOutcome(statusCode: 503) == nil)
     }
 }
+
+/// What an attacker's probe found (issue 10 review): each case a wrong answer before the fix.
+@Suite struct AccessBookAttackTests {
+    let real = Identity(bytes: [UInt8](repeating: 1, count: 32))
+    let listSecrets = Access(verb: "list", group: "", resource: "secrets", namespace: "a")
+
+    @Test func aFloodOfBogusTokensNeverEntersTheBook() {
+        var book = AccessBook(lifetime: nil, maxIdentities: 8)
+        _ = book.record(real, listSecrets, outcome: .allowed, now: 1)
+        _ = book.record(.outpost, listSecrets, outcome: .allowed, now: 1)
+        for i in 0..<1000 {
+            let r = book.record(Identity(bytes: [UInt8](repeating: 0, count: 31) + [UInt8(i % 250 + 3)]) , .discovery,
+                                outcome: .unauthorized, now: 2 + Int64(i))
+            #expect(r.persist.isEmpty && r.evicted.isEmpty)
+        }
+        #expect(book.identityCount == 2)
+        #expect(book.decide(real, listSecrets, now: 5000) == .allow)
+    }
+
+    @Test func refusedOnlyCallersAreEvictedFirstAndOutpostNever() {
+        var book = AccessBook(lifetime: nil, maxIdentities: 4)
+        _ = book.record(.outpost, listSecrets, outcome: .allowed, now: 1)
+        _ = book.record(real, listSecrets, outcome: .allowed, now: 2)
+        for i in 0..<50 {
+            _ = book.record(Identity(bytes: [UInt8](repeating: UInt8(100 + i), count: 32)), listSecrets, outcome: .forbidden,
+                            now: 10 + Int64(i))
+        }
+        #expect(book.identityCount == 4)
+        #expect(book.decide(.outpost, listSecrets, now: 100) == .allow)
+        #expect(book.decide(real, listSecrets, now: 100) == .allow)
+    }
+
+    @Test func aRefusalDoesNotMakeACallerAuthenticated() {
+        var book = AccessBook(lifetime: nil)
+        let anonymous = Identity(bytes: [UInt8](repeating: 7, count: 32))
+        let body: [UInt8] = Array("403 body".utf8)
+        _ = book.record(anonymous, listSecrets, outcome: .forbidden, status: body, now: 1)
+        #expect(book.decide(anonymous, listSecrets, now: 2) == .forbidden(recorded: body))
+        #expect(book.decide(anonymous, .discovery, now: 2) == .unauthorized)
+        _ = book.record(anonymous, .discovery, outcome: .forbidden, status: body, now: 3)
+        #expect(book.decide(anonymous, .discovery, now: 4) == .forbidden(recorded: body))
+    }
+
+    @Test func aRefusalRevokesTheWiderGrantsThatCoveredIt() {
+        var book = AccessBook(lifetime: nil)
+        let get = Access(verb: "get", group: "", resource: "secrets", namespace: "a", name: "s-ok")
+        let pinnedList = Access(verb: "list", group: "", resource: "secrets", namespace: "a", name: "s-ok")
+        _ = book.record(real, pinnedList, outcome: .allowed, now: 1)
+        #expect(book.decide(real, get, now: 2) == .allow)
+        let r = book.record(real, get, outcome: .forbidden, now: 3)
+        #expect(r.persist.contains { $0.access == pinnedList && $0.outcome == .forbidden })
+        #expect(book.decide(real, get, now: 4) == .forbidden(recorded: nil))
+        #expect(book.decide(real, pinnedList, now: 4) == .forbidden(recorded: nil))
+        _ = book.record(real, pinnedList, outcome: .allowed, now: 5)
+        #expect(book.decide(real, pinnedList, now: 6) == .allow)
+    }
+
+    @Test func credentialsNamedInConnectionAreNotTheCallers() {
+        let stripped = CallerCredentials(headers: [(name: "Authorization", value: "Bearer x"), (name: "Connection", value: "keep-alive, Authorization")])
+        #expect(stripped == .outpost)
+        let impersonation = CallerCredentials(headers: [(name: "Impersonate-User", value: "u"), (name: "connection", value: "impersonate-user")])
+        #expect(impersonation == .outpost)
+    }
+}
