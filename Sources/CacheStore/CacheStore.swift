@@ -75,6 +75,11 @@ public enum CacheOp: Sendable {
     case upsert(StoredObject, onlyIfNewer: Bool)
     /// Watch DELETED.
     case delete(gvr: String, namespace: String, name: String)
+    /// Watch DELETED from a selector watch: the object was deleted, or only left that selection
+    /// (the apiserver sends both as DELETED with the object's previous state). It leaves the store,
+    /// and every other complete scope that could hold it (its namespace's and the cluster-wide ones)
+    /// becomes incomplete until relisted: they answer 503, never "it does not exist".
+    case deleteFromSelection(gvr: String, namespace: String, name: String, scopeNamespace: String, scopeSelector: String)
     /// Watch BOOKMARK: raise the resourceVersion of exactly the scope (gvr, namespace, selector) the watch serves
     /// (see `CacheStore.bumpScope`).
     case bumpScope(gvr: String, namespace: String, selector: String, resourceVersion: String)
@@ -418,6 +423,17 @@ public final class CacheStore: @unchecked Sendable {
                         _ = try CacheStore.upsert(c, o, onlyIfNewer: onlyIfNewer)
                     case .delete(let gvr, let namespace, let name):
                         _ = try CacheStore.delete(c, gvr: gvr, namespace: namespace, name: name)
+                    case .deleteFromSelection(let gvr, let namespace, let name, let scopeNamespace, let scopeSelector):
+                        guard try CacheStore.delete(c, gvr: gvr, namespace: namespace, name: name) else { break }
+                        let st = try c.prepared(
+                            "UPDATE scopes SET complete=0 WHERE gvr=?1 AND complete=1 AND (namespace=?2 OR namespace='')"
+                                + " AND NOT (namespace=?3 AND selector=?4)")
+                        defer { st.reset() }
+                        try st.bind(1, gvr)
+                        try st.bind(2, namespace)
+                        try st.bind(3, scopeNamespace)
+                        try st.bind(4, scopeSelector)
+                        try st.run()
                     case .bumpScope(let gvr, let namespace, let selector, let rv):
                         _ = try CacheStore.bump(c, gvr: gvr, namespace: namespace, selector: selector, rv: rv)
                     }

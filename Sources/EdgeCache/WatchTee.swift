@@ -97,13 +97,14 @@ final class WatchTee: ResponseInterceptor {
         case .deleted:
             if ctx.drops(meta) { return false }
             guard firstSighting(meta) else { return true }
-            let obj = ctx.indexer.stored(ctx.collection, meta: meta, body: Array(object), format: format)
-            if !selection.isEverything && !selection.matches(labels: obj.labels, fields: obj.fieldMap) {
-                // A selector watch reports an object leaving the selection as DELETED; it still
-                // exists (other scopes may hold it): keep its newest state.
-                append(.upsert(obj, onlyIfNewer: true), cost: obj.body.count)
-            } else {
+            if selection.isEverything {
                 append(.delete(gvr: ctx.collection.gvr, namespace: meta.namespace, name: meta.name), cost: 64)
+            } else {
+                // A selector watch reports an object leaving the selection as DELETED too, with its
+                // previous state (which still matches): the event cannot tell. The object leaves this
+                // selection either way; scopes that might still hold it must be relisted.
+                append(.deleteFromSelection(gvr: ctx.collection.gvr, namespace: meta.namespace, name: meta.name,
+                                            scopeNamespace: ctx.namespace, scopeSelector: selection.key), cost: 64)
             }
         case .bookmark:
             break

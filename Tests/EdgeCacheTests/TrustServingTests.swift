@@ -251,3 +251,46 @@ struct CacheRewriteAttackTests {
         }
     }
 }
+
+/// A selector watch's DELETED cannot tell "deleted" from "left this selection" (the apiserver sends
+/// the object's previous state either way): found by an attacker's probe, where a relabelled pod
+/// vanished from kubelet's offline list.
+@Suite("Trust: a selector watch's DELETED")
+struct SelectorDeleteTests {
+    static let path = "/api/v1/namespaces/demo/configmaps"
+
+    @Test func anObjectLeavingASelectionIsNeverReportedGone() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.path, .json(configMapList(rv: 5, items: [configMap("a", rv: 3, labels: ["app": "web"]),
+                                                                       configMap("b", rv: 4, labels: ["app": "web"])])))
+            cluster.route(Self.path + "?labelSelector=app%3Dweb",
+                          .json(configMapList(rv: 5, items: [configMap("a", rv: 3, labels: ["app": "web"]),
+                                                             configMap("b", rv: 4, labels: ["app": "web"])])))
+            let feed = StreamFeed()
+            cluster.route(Self.path + "?labelSelector=app%3Dweb&watch=true&resourceVersion=5",
+                          .stream(status: 200, headers: [("Content-Type", "application/json")], feed: feed))
+            let c = try await h.client()
+            #expect(try await c.request(.GET, Self.path).status == 200)
+            #expect(try await c.request(.GET, Self.path + "?labelSelector=app%3Dweb").status == 200)
+            cluster.route(Self.path + "/b", .json(configMap("b", rv: 4, labels: ["app": "web"], kindAndVersion: true)))
+            #expect(try await c.request(.GET, Self.path + "/b").status == 200)   // confirms the get access
+            let w = try await h.client()
+            let parts = try await w.send(.GET, Self.path + "?labelSelector=app%3Dweb&watch=true&resourceVersion=5")
+            #expect(await waitUntil { feed.isAttached })
+            // b was relabelled app=db: the selector watch says DELETED with b's previous state.
+            feed.send(#"{"type":"DELETED","object":\#(configMap("b", rv: 9, labels: ["app": "web"], kindAndVersion: true))}"# + "\n")
+            feed.finish()
+            _ = await TestClient.collect(parts)
+            #expect(await waitUntil { (try? cache.store.get(gvr: "/v1/configmaps", namespace: "demo", name: "b")) == nil })
+            cluster.link = .down
+            let selected = try await c.request(.GET, Self.path + "?labelSelector=app%3Dweb")
+            #expect(selected.status == 200 && itemNames(selected.bodyString) == ["a"], "b left this selection")
+            let all = try await c.request(.GET, Self.path)
+            #expect(all.status == 503, "the unselected scope cannot know b's fate: never a list without b")
+            let b = try await c.request(.GET, Self.path + "/b")
+            #expect(b.status == 503, "never a 404 for an object that may exist")
+            await c.close()
+            await w.close()
+        }
+    }
+}
