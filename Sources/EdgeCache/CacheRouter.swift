@@ -55,6 +55,8 @@ struct CacheRouter: RequestRouter {
             guard info.namespace.isEmpty || info.namespace == info.name else { return RequestPlan(head: head) }
             info.namespace = ""
         }
+        // A cluster-scoped resource under a namespace path is no route either (404 upstream).
+        if !info.namespace.isEmpty && Self.clusterScoped.contains(collection.groupResource) { return RequestPlan(head: head) }
         let cached = cache.config.cache.resources.contains(collection.groupResource)
         let filter = cache.config.filters.filter(for: collection.groupResource)
         guard cached || filter != nil else { return RequestPlan(head: head) }
@@ -133,6 +135,26 @@ struct CacheRouter: RequestRouter {
     /// The head forwarded for a teed read: uncompressed (the tee parses the body). Protobuf
     /// (kubelet, client-go) passes as asked: the tee splits it too. A Table ask for a filtered
     /// resource becomes a plain JSON list: the filter reads objects, not table rows.
+    /// Built-in cluster-scoped resources (namespaces are handled above: `/namespaces/NS` names one).
+    static let clusterScoped: Set<GroupResource> = [
+        .init(group: "", resource: "nodes"), .init(group: "", resource: "persistentvolumes"),
+        .init(group: "", resource: "componentstatuses"),
+        .init(group: "storage.k8s.io", resource: "storageclasses"), .init(group: "storage.k8s.io", resource: "csidrivers"),
+        .init(group: "storage.k8s.io", resource: "csinodes"), .init(group: "storage.k8s.io", resource: "volumeattachments"),
+        .init(group: "node.k8s.io", resource: "runtimeclasses"),
+        .init(group: "rbac.authorization.k8s.io", resource: "clusterroles"),
+        .init(group: "rbac.authorization.k8s.io", resource: "clusterrolebindings"),
+        .init(group: "scheduling.k8s.io", resource: "priorityclasses"),
+        .init(group: "apiextensions.k8s.io", resource: "customresourcedefinitions"),
+        .init(group: "apiregistration.k8s.io", resource: "apiservices"),
+        .init(group: "certificates.k8s.io", resource: "certificatesigningrequests"),
+        .init(group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations"),
+        .init(group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations"),
+        .init(group: "networking.k8s.io", resource: "ingressclasses"),
+        .init(group: "flowcontrol.apiserver.k8s.io", resource: "flowschemas"),
+        .init(group: "flowcontrol.apiserver.k8s.io", resource: "prioritylevelconfigurations"),
+    ]
+
     /// Whether the Accept asks for a Table or PartialObjectMetadata(List) (`;as=`), not objects.
     static func asksForAnotherShape(_ head: HTTPRequestHead) -> Bool {
         head.headers[canonicalForm: "accept"].contains { $0.lowercased().contains("as=") }

@@ -96,6 +96,11 @@ public enum CallerCredentials: Equatable, Sendable {
             self = .outpost
             return
         }
+        // What the apiserver authenticates: the first Authorization header, trimmed, and of a bearer
+        // one only the token (`Bearer tok junk` is `tok` to it; the scheme's case does not matter).
+        // Variants that authenticate as the same credential are one caller, so they cannot be used
+        // to flood the book with confirmed callers.
+        authorization = authorization.prefix(1).map(Self.canonicalAuthorization)
         // Order matters to the apiserver only within a header (groups, extras): sort by name,
         // keeping the order of repeated headers.
         impersonation = impersonation.enumerated()
@@ -109,6 +114,27 @@ public enum CallerCredentials: Equatable, Sendable {
             material += Array(n.utf8) + [0] + Array(v.utf8) + [0x0A]
         }
         self = .presented(material: material)
+    }
+}
+
+extension CallerCredentials {
+    /// kube-apiserver's bearer-token authenticator: TrimSpace, split on " ", scheme compared
+    /// lowercased, the token is the second field.
+    static func canonicalAuthorization(_ value: String) -> String {
+        let trimmed = value.trimmingGoSpace()
+        let parts = trimmed.split(separator: " ", omittingEmptySubsequences: false)
+        if parts.count >= 2, parts[0].lowercased() == "bearer", !parts[1].isEmpty {
+            return "bearer " + parts[1]
+        }
+        return trimmed
+    }
+}
+
+extension String {
+    /// Go's strings.TrimSpace for the ASCII whitespace a header can carry.
+    fileprivate func trimmingGoSpace() -> String {
+        let space: Set<Character> = [" ", "\t", "\n", "\r", "\u{0B}", "\u{0C}"]
+        return String(drop { space.contains($0) }.reversed().drop { space.contains($0) }.reversed())
     }
 }
 

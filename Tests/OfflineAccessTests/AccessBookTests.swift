@@ -218,3 +218,23 @@ import Testing
         #expect(impersonation == .outpost)
     }
 }
+
+@Suite struct CanonicalCredentialTests {
+    @Test(arguments: ["Bearer tok", "bearer tok", "BEARER tok", "Bearer tok junk-1", "Bearer tok junk-2", "  Bearer tok\t", "Bearer tok "])
+    func bearerVariantsAreOneCaller(_ header: String) {
+        #expect(CallerCredentials(headers: [(name: "Authorization", value: header)])
+                == CallerCredentials(headers: [(name: "Authorization", value: "Bearer tok")]))
+    }
+
+    @Test func onlyTheFirstAuthorizationHeaderCounts() {
+        #expect(CallerCredentials(headers: [(name: "Authorization", value: "Bearer tok"), (name: "Authorization", value: "Bearer other")])
+                == CallerCredentials(headers: [(name: "Authorization", value: "Bearer tok")]))
+    }
+
+    @Test func otherSchemesAndTokensStayDistinct() {
+        let tok = CallerCredentials(headers: [(name: "Authorization", value: "Bearer tok")])
+        #expect(CallerCredentials(headers: [(name: "Authorization", value: "Bearer tok2")]) != tok)
+        #expect(CallerCredentials(headers: [(name: "Authorization", value: "Basic eDp5")]) != tok)
+        #expect(CallerCredentials(headers: [(name: "Authorization", value: "Bearer  tok")]) != tok, "an empty second field is no bearer token")
+    }
+}
