@@ -23,23 +23,31 @@ public enum LogRedaction {
             }
         }
 
-        // Query parameters.
-        if let q = bytes.firstIndex(of: UInt8(ascii: "?")) {
-            let end = bytes[q...].firstIndex(of: UInt8(ascii: "#")) ?? bytes.count
+        // Query parameters and fragment, split on `&`, `;` (which Go's parser once accepted) and
+        // `#` (clients should not send a fragment; one that does may carry a token in it).
+        if let q = bytes.firstIndex(where: { $0 == UInt8(ascii: "?") || $0 == UInt8(ascii: "#") }) {
             var out: [UInt8] = []
-            var first = true
-            for param in bytes[(q + 1)..<end].split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: false) {
-                if !first { out.append(UInt8(ascii: "&")) }
-                first = false
-                if let eq = param.firstIndex(of: UInt8(ascii: "=")), isSensitive(name: param[..<eq]) {
-                    out += param[...eq]
+            var start = q + 1
+            var i = start
+            func param(_ range: Range<Int>) {
+                let p = bytes[range]
+                if let eq = p.firstIndex(of: UInt8(ascii: "=")), isSensitive(name: p[..<eq]) {
+                    out += p[...eq]
                     out += Array(placeholder.utf8)
                     changed = true
                 } else {
-                    out += param
+                    out += p
                 }
             }
-            bytes.replaceSubrange((q + 1)..<end, with: out)
+            while i <= bytes.count {
+                if i == bytes.count || bytes[i] == UInt8(ascii: "&") || bytes[i] == UInt8(ascii: ";") || bytes[i] == UInt8(ascii: "#") {
+                    param(start..<i)
+                    if i < bytes.count { out.append(bytes[i]) }
+                    start = i + 1
+                }
+                i += 1
+            }
+            bytes.replaceSubrange((q + 1)..<bytes.count, with: out)
         }
         return changed ? String(decoding: bytes, as: UTF8.self) : uri
     }

@@ -102,6 +102,9 @@ struct LogRedactionTests {
         ("/x?a=1&PASSWORD=hunter2", "/x?a=1&PASSWORD=REDACTED"),
         ("/x?id%5Ftoken=abc", "/x?id%5Ftoken=REDACTED"),
         ("/x?X-Amz-Signature=abc&key=k&cookie=c", "/x?X-Amz-Signature=REDACTED&key=REDACTED&cookie=REDACTED"),
+        ("/api?x=1;token=PWQUERY4", "/api?x=1;token=REDACTED"),
+        ("/api#token=PWQUERY18", "/api#token=REDACTED"),
+        ("/api?a=b#access_token=t", "/api?a=b#access_token=REDACTED"),
     ])
     func credentialsAreRedacted(uri: String, want: String) {
         #expect(LogRedaction.target(uri) == want)
