@@ -95,9 +95,10 @@ def manifest_args():
     return args
 
 
-def run_shipped(lab, argv, host_paths, tmp_path):
+def run_shipped(lab, argv, host_paths, tmp_path, wrapper=(), exercise=None):
     """Starts the binary under test with a shipped command line whose host paths are mapped into
-    tmp_path; checks /readyz and a forwarded request, then SIGTERM: exit 0."""
+    tmp_path; checks /readyz and a forwarded request (and `exercise(port, admin)`), then SIGTERM:
+    exit 0. wrapper: a command prefix (strace) whose child is Outpost."""
     port, admin = free_port(), free_port()
     mapped = []
     for a in argv:
@@ -109,14 +110,19 @@ def run_shipped(lab, argv, host_paths, tmp_path):
         mapped += ["--listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}"]
     log = tmp_path / "outpost.log"
     with open(log, "wb") as lf:
-        proc = subprocess.Popen([outpost_binary()] + mapped, stdout=lf, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(list(wrapper) + [outpost_binary()] + mapped, stdout=lf, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         wait_until(lambda: Http(f"http://127.0.0.1:{admin}").request("GET", "/readyz", timeout=2)[0] == 200, 30,
                    what=f"readyz of {mapped}")
         st, _, body = Http(f"http://127.0.0.1:{port}").request("GET", "/api/v1/namespaces/default")
         assert st == 200, body[:500]
-        proc.send_signal(signal.SIGTERM)
+        if exercise:
+            exercise(port, admin)
+        target = proc.pid
+        if wrapper:   # signal Outpost itself, not the tracer
+            target = int(Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()[0])
+        os.kill(target, signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     except BaseException:
         if proc.poll() is None:
@@ -172,3 +178,86 @@ def test_static_pod_command_line_serves(lab, tmp_path):
     }, tmp_path)
     assert (cache / "cache.db").exists()
     assert sorted(os.listdir(etc)) == before == ["cache.key", "outpost.yaml"]
+
+
+# ------------------------------------------------------------------------ the unit's sandbox, traced
+def syscall_groups():
+    out = subprocess.run([SYSTEMD_ANALYZE, "syscall-filter"], capture_output=True, text=True, timeout=30).stdout
+    groups, cur = {}, None
+    for line in out.splitlines():
+        t = line.strip()
+        if not t or t.startswith("#"):
+            continue
+        if not line.startswith(" ") and t.startswith("@"):
+            cur = groups.setdefault(t, [])
+        elif cur is not None:
+            cur.append(t)
+    return groups
+
+
+def expand(names, groups):
+    out = set()
+    for n in names:
+        out |= expand(groups.get(n, []), groups) if n.startswith("@") else {n}
+    return out
+
+
+def unit_settings(key):
+    return [l.split("=", 1)[1] for l in UNIT.read_text().splitlines() if l.startswith(key + "=")]
+
+
+def test_traced_outpost_stays_inside_the_units_sandbox(lab, ns, tmp_path):
+    """Outpost under strace while it serves, caches (Secrets sealed), watches and stops: every system
+    call is in the unit's SystemCallFilter, every socket family in RestrictAddressFamilies, and no
+    mapping is writable and executable at once (MemoryDenyWriteExecute)."""
+    strace = shutil.which("strace")
+    if not strace:
+        pytest.fail("strace missing (apt-get install strace; scripts/test installs it)")
+    groups = syscall_groups()
+    allowed = set()
+    for value in unit_settings("SystemCallFilter"):
+        if value.startswith("~"):
+            allowed -= expand(value[1:].split(), groups)
+        else:
+            allowed |= expand(value.split(), groups)
+    assert len(allowed) > 100
+    families = set(" ".join(unit_settings("RestrictAddressFamilies")).split())
+    trace = tmp_path / "strace.txt"
+    creds = tmp_path / "credentials"
+    creds.mkdir()
+    assert subprocess.run([outpost_binary(), "rotate-key", "--encryption-key-file", str(creds / "outpost.key")],
+                          capture_output=True, timeout=30).returncode == 0
+    cache = tmp_path / "state"
+
+    def exercise(port, admin):
+        k = [KUBECTL, "--server", f"http://127.0.0.1:{port}"]
+        subprocess.run(k + ["-n", ns, "create", "secret", "generic", "traced", "--from-literal=a=b"],
+                       check=True, capture_output=True, timeout=30)
+        for args in (["get", "pods", "-A"], ["-n", ns, "get", "secrets"], ["get", "nodes"]):
+            subprocess.run(k + args, check=True, capture_output=True, timeout=30)
+        subprocess.run(k + ["-n", ns, "get", "secrets", "-w", "--request-timeout=2s"], capture_output=True, timeout=30)
+        assert Http(f"http://127.0.0.1:{admin}").request("GET", "/metrics")[0] == 200
+
+    run_shipped(lab, unit_exec_start()[1:], {
+        "%d": creds,
+        "/etc/kubernetes/outpost.conf": lab.kubeconfig,
+        "/var/lib/outpost": cache,
+        "/etc/outpost/outpost.yaml": EXAMPLE_CONFIG,
+    }, tmp_path, wrapper=(strace, "-f", "-qq", "-o", str(trace)), exercise=exercise)
+    used, socket_families, wx = set(), set(), []
+    for line in trace.read_text().splitlines():
+        m = re.match(r"^\d+\s+(?:<\.\.\. )?([a-z_0-9]+)[( ]", line)
+        if not m:
+            continue
+        name = m.group(1)
+        used.add(name)
+        f = re.match(r"^\d+\s+socket\((AF_[A-Z0-9]+)", line)
+        if f:
+            socket_families.add(f.group(1))
+        if name in ("mmap", "mprotect", "pkey_mprotect") and "PROT_WRITE" in line and "PROT_EXEC" in line:
+            wx.append(line)
+    assert {"epoll_wait", "openat", "fsync"} & used, sorted(used)
+    assert "socket" in used and "AF_INET" in socket_families
+    assert not (used - allowed), f"system calls outside SystemCallFilter: {sorted(used - allowed)}"
+    assert socket_families <= families, f"socket families outside RestrictAddressFamilies: {socket_families - families}"
+    assert not wx, wx[:5]
