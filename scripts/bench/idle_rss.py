@@ -2,6 +2,7 @@
 """Idle RSS of an Outpost binary and where it lives.
 
   scripts/bench/idle_rss.py --bin dist/outpost-0.1.0-linux-x86_64/outpost [--after 10] [--top 12] [--runs 3]
+                            [--env MALLOC_ARENA_MAX=1 ...] [-- more outpost serve arguments]
 
 Starts `outpost serve` against the kube-lab apiserver (/var/tmp/kube-lab/run/kubeconfig) on free
 loopback ports with a fresh cache dir, waits for /readyz, then --after seconds from start reads
@@ -44,14 +45,15 @@ def mappings(pid):
     return out
 
 
-def run_once(binary, after, keep_dir):
+def run_once(binary, after, keep_dir, env=None, extra=()):
     port, admin = free_port(), free_port()
     cache = tempfile.mkdtemp(prefix="idle-rss-", dir=keep_dir)
     log = open(os.path.join(cache, "outpost.log"), "wb")
     t0 = time.monotonic()
     p = subprocess.Popen([binary, "serve", "--kubeconfig", str(LAB / "kubeconfig"), "--listen", f"127.0.0.1:{port}",
                           "--admin-listen", f"127.0.0.1:{admin}", "--cache-dir", os.path.join(cache, "c"),
-                          "--log-level", "info"], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                          "--log-level", "info", *extra], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                         env=env)
     try:
         while True:
             try:
@@ -77,11 +79,15 @@ def main():
     ap.add_argument("--after", type=float, default=10.0)
     ap.add_argument("--top", type=int, default=12)
     ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for Outpost's environment")
+    ap.add_argument("extra", nargs="*", help="more `outpost serve` arguments (after --)")
     a = ap.parse_args()
+    env = dict(os.environ)
+    env.update(kv.split("=", 1) for kv in a.env)
     binary = os.path.abspath(a.bin)
     with tempfile.TemporaryDirectory() as d:
         for i in range(a.runs):
-            rollup, maps = run_once(binary, a.after, d)
+            rollup, maps = run_once(binary, a.after, d, env, a.extra)
             print(f"run {i + 1}: RSS {rollup['Rss'] / 1024:.1f} MiB at {a.after:g} s "
                   f"(anonymous {rollup.get('Anonymous', 0) / 1024:.1f}, file-backed "
                   f"{(rollup['Rss'] - rollup.get('Anonymous', 0)) / 1024:.1f})")
