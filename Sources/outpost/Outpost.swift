@@ -21,6 +21,12 @@ enum Outpost {
             print(text, terminator: "")
         case .version(let v):
             print(v)
+        case .status(let options):
+            OperatorCommands.status(options)
+        case .cache(let command, let options):
+            OperatorCommands.cache(command, options)
+        case .verify:
+            fail("Error: outpost verify is not available in this build", code: 2)
         case .rotateKey(let options):
             rotateKey(options.keyFilePath)
         case .serve(let options):

@@ -82,10 +82,12 @@ struct Serve {
                                                          startupFallbackDelay: cached > 0 ? .milliseconds(20) : nil),
                                  timeouts: door.timeouts, maxConnections: door.maxConnections, extraListeners: door.extraListeners),
             group: group, pool: pool, health: health, metrics: metrics, logger: logger, router: cache.router)
+        let status = StatusDocument(health: health, cache: cache, config: outpostConfig, cacheDir: cacheDir)
         let admin = AdminServer(
             host: adminListen.host, port: adminListen.port, group: group, logger: logger,
             readiness: Self.readiness(health: health, cache: cache),
-            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) }, timeouts: door.timeouts)
+            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) },
+            status: { status.render() }, timeouts: door.timeouts)
         let probe = ProbeService(probe: HealthProbe(pool: pool, health: health, loop: group.next(), logger: logger))
 
         let services = ServiceGroup(
