@@ -51,7 +51,7 @@ struct OperatorCommandTests {
     @Test func utcTimes() {
         #expect(TerminalText.utc(0) == "1970-01-01T00:00:00Z")
         #expect(TerminalText.utc(951_782_400) == "2000-02-29T00:00:00Z")
-        #expect(TerminalText.utc(1_796_137_445) == "2026-12-02T15:04:05Z")
+        #expect(TerminalText.utc(1_796_223_845) == "2026-12-02T15:04:05Z")
     }
 
     @Test func sizesAndNames() {
