@@ -25,8 +25,8 @@ enum Outpost {
             OperatorCommands.status(options)
         case .cache(let command, let options):
             OperatorCommands.cache(command, options)
-        case .verify:
-            fail("Error: outpost verify is not available in this build", code: 2)
+        case .verify(let options):
+            await Verify.run(options)
         case .rotateKey(let options):
             rotateKey(options.keyFilePath)
         case .serve(let options):
@@ -54,7 +54,7 @@ enum Outpost {
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
-        var line = Array((message + "\n").utf8)
+        var line = message.isEmpty ? [] : Array((message + "\n").utf8)
         _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
         exit(code)
     }
