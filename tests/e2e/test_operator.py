@@ -112,3 +112,53 @@ def test_cache_ls_get_running_and_stopped(world, proxy_factory):
     check()                      # stopped
     assert file_hash(db) == before, "the operator commands wrote to cache.db"
     assert SECRET_VALUE.encode() not in db.read_bytes()
+
+
+def verify(lab, p, *extra):
+    return outpost("verify", "--kubeconfig", str(lab.kubeconfig), "--cache-dir", str(p.cache_dir), "-o", "json", *extra,
+                   check=False, timeout=60)
+
+
+def test_verify_clean_then_differences(lab, ns_factory, proxy_factory):
+    ns = ns_factory("verify")
+    for name in ("keep", "gone", "edited", "skip-me"):
+        lab.admin.json("POST", f"/api/v1/namespaces/{ns}/configmaps",
+                       {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"k": name}})
+    p, _ = proxy_factory(with_relay=False)
+    items = p.http.json("GET", f"/api/v1/namespaces/{ns}/configmaps")["items"]
+    assert sorted(i["metadata"]["name"] for i in items) == ["edited", "gone", "keep"]     # skip-me is filtered
+    p.stop()
+
+    r = verify(lab, p)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    s = next(s for s in doc["scopes"] if s["namespace"] == ns)
+    assert (doc["clean"], s["matching"], s["missing"], s["extra"]) == (True, 3, [], []), s
+
+    # changed on the apiserver after the scope was cached: reported, not a difference
+    lab.admin.json("POST", f"/api/v1/namespaces/{ns}/configmaps",
+                   {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "later"}, "data": {"k": "v"}})
+    r = verify(lab, p)
+    assert r.returncode == 0, r.stdout + r.stderr
+    s = next(s for s in json.loads(r.stdout)["scopes"] if s["namespace"] == ns)
+    assert [e["name"] for e in s["newerUpstream"]] == ["later"], s
+
+    # differences introduced on purpose: deleted on the apiserver while Outpost is stopped (extra),
+    # and a cached resourceVersion edited in the file (other rv)
+    st, _, _ = lab.admin.request("DELETE", f"/api/v1/namespaces/{ns}/configmaps/gone")
+    assert st == 200
+    subprocess.run(["sqlite3", str(p.cache_dir / "cache.db"),
+                    f"UPDATE objects SET rv_text='1', rv=1 WHERE gvr='/v1/configmaps' AND namespace='{ns}' AND name='edited'"],
+                   check=True)
+    r = verify(lab, p)
+    assert r.returncode == 1, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    s = next(s for s in doc["scopes"] if s["namespace"] == ns)
+    assert doc["clean"] is False
+    assert [e["name"] for e in s["extra"]] == ["gone"], s
+    assert [(e["name"], e["cached"]) for e in s["differentVersion"]] == [("edited", "1")], s
+    text = outpost("verify", "--kubeconfig", str(lab.kubeconfig), "--cache-dir", str(p.cache_dir), check=False).stdout
+    assert "extra" in text and f"{ns}/gone" in text and "cache differs from the apiserver" in text, text
+
+    r = outpost("verify", "--kubeconfig", str(lab.kubeconfig), "--cache-dir", str(p.cache_dir / "nowhere"), check=False)
+    assert r.returncode == 2 and "cannot read the cache" in r.stderr, r
