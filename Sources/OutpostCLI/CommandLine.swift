@@ -40,6 +40,8 @@ public struct ServeOptions: Equatable, Sendable {
     public var config: String?
     /// One of `ServeOptions.logLevels`.
     public var logLevel = "info"
+    /// `text` (one line per event) or `json` (one JSON object per line).
+    public var logFormat = "text"
     public var threads = 1
     public var responseTimeout = 60
     /// The cache's key file; nil: `<cacheDir>/cache.key`.
@@ -182,6 +184,11 @@ public enum OutpostCommandLine {
                 throw CommandLineError("--log-level: '\(v)' is not one of \(ServeOptions.logLevels.joined(separator: ", "))")
             }
             o.logLevel = v
+        },
+        Option(name: "log-format", valueName: "format", help: "text or json (one JSON object per line).",
+               defaultValue: "text") { v, o in
+            guard v == "text" || v == "json" else { throw CommandLineError("--log-format: '\(v)' is not text or json") }
+            o.logFormat = v
         },
         Option(name: "threads", valueName: "n", help: "Event loop threads (edge nodes have 1-2 cores).", defaultValue: "1") {
             $1.threads = try integer($0, "threads", in: 1...64) },

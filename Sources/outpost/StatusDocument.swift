@@ -21,12 +21,12 @@ import Musl
 final class StatusDocument: Sendable {
     private let health: UpstreamHealth
     private let cache: CacheService
-    private let config: OutpostConfig
+    private let config: @Sendable () -> OutpostConfig
     private let cacheDir: String
     /// Unix seconds of the last online/offline transition (0: none yet).
     private let since = Atomic<Int64>(0)
 
-    init(health: UpstreamHealth, cache: CacheService, config: OutpostConfig, cacheDir: String) {
+    init(health: UpstreamHealth, cache: CacheService, config: @escaping @Sendable () -> OutpostConfig, cacheDir: String) {
         self.health = health
         self.cache = cache
         self.config = config
@@ -95,7 +95,7 @@ final class StatusDocument: Sendable {
                 ]))
             }
         }
-        let filters: [JSONValue] = config.filters.rules.map { r in
+        let filters: [JSONValue] = config().filters.rules.map { r in
             var parts = ["resources " + r.resources.map(\.description).joined(separator: ",")]
             if !r.namespaces.isEmpty { parts.append("namespaces " + r.namespaces.joined(separator: ",")) }
             if !r.namePrefixes.isEmpty { parts.append("namePrefix " + r.namePrefixes.joined(separator: ",")) }

@@ -40,6 +40,14 @@ struct OperatorCommandTests {
         else { Issue.record("no help") }
     }
 
+    @Test func logFormat() throws {
+        guard case .serve(let o) = try OutpostCommandLine.parse(["--log-format=json"]) else { Issue.record("not serve"); return }
+        #expect(o.logFormat == "json")
+        guard case .serve(let d) = try OutpostCommandLine.parse([]) else { Issue.record("not serve"); return }
+        #expect(d.logFormat == "text")
+        #expect(error(["--log-format", "xml"]) == "--log-format: 'xml' is not text or json")
+    }
+
     @Test func ages() {
         #expect(TerminalText.age(-3) == "0s")
         #expect(TerminalText.age(42) == "42s")
