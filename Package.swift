@@ -95,6 +95,7 @@ let package = Package(
                 "OutpostCLI", "OutpostProxy", "EdgeCache", "CacheCrypto", "Filters", "KubeConfig", "Upstream",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "KubeRequestTests", dependencies: ["KubeRequest"]),

@@ -16,6 +16,17 @@ public enum KeyFile {
         public var tightened: Bool
     }
 
+    /// Reads an existing key file without creating or changing it (the operator commands):
+    /// nil when it does not exist; an unreadable file (permission) is an error naming why.
+    public static func load(_ path: String) throws(CacheKeyError) -> CacheKeys? {
+        guard let text = try read(path) else { return nil }
+        do {
+            return try CacheKeys.parse(text)
+        } catch {
+            throw .file(path: path, reason: "\(error)")
+        }
+    }
+
     public static func loadOrCreate(_ path: String) throws(CacheKeyError) -> Loaded {
         if let text = try read(path) {
             let tightened = try tighten(path)

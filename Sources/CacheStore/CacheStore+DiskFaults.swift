@@ -30,7 +30,7 @@ extension CacheStore {
     /// file alone then holds the cache. Later calls throw. For shutdown.
     public func close() {
         state.withLock { s in
-            _ = try? s.connection.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            if !readOnly { _ = try? s.connection.exec("PRAGMA wal_checkpoint(TRUNCATE)") }
             s.connection.close()
         }
     }

@@ -191,6 +191,8 @@ public final class CacheStore: @unchecked Sendable {
     /// Seals the bodies of the resources it names (Secrets) before they reach the disk; every
     /// connection the store opens carries it.
     public let cipher: (any BodyCipher)?
+    /// Opened with `init(readingFile:)`: every write fails, a damaged file stays where it is.
+    public let readOnly: Bool
 
     /// Opens (or creates) the store in `directory`. `quickCheckBudget` bounds the start-up
     /// `PRAGMA quick_check` (nil: none; see `CacheStore+DiskFaults.swift`).
@@ -203,6 +205,7 @@ public final class CacheStore: @unchecked Sendable {
     init(directory: String, quickCheckBudget: Duration?, faultsAtOpen: (after: Int, code: Int32)?,
          cipher: (any BodyCipher)? = nil) throws {
         self.cipher = cipher
+        self.readOnly = false
         var notes = try prepareDirectory(directory)
         let path = directory.hasSuffix("/") ? directory + "cache.db" : directory + "/cache.db"
         self.path = path
@@ -221,6 +224,17 @@ public final class CacheStore: @unchecked Sendable {
         openWriteProblem = opened.writeProblem
         opened.connection.cipher = cipher
         state = Mutex(State(connection: opened.connection, nextListID: opened.nextListID))
+    }
+
+    /// See `init(readingFile:cipher:)`.
+    init(readOnlyConnection c: sending Connection, path: String, cipher: (any BodyCipher)?) {
+        self.cipher = cipher
+        self.readOnly = true
+        self.path = path
+        recoveredCorruptFile = nil
+        openNotes = []
+        openWriteProblem = nil
+        state = Mutex(State(connection: c))
     }
 
     /// Schema version kept in `PRAGMA user_version`. 1: objects, scopes, meta. 2: adds staging and documents.
@@ -688,7 +702,7 @@ public final class CacheStore: @unchecked Sendable {
             defer { lockOwner.store(0, ordering: .relaxed) }
             do {
                 return .success(try body(&s))
-            } catch let error as CacheStoreError where error.isCorrupt {
+            } catch let error as CacheStoreError where error.isCorrupt && !readOnly {
                 // Any statement, reader or writer: the file goes aside and a fresh one takes its place.
                 quarantined = quarantine(&s, error)
                 return .failure(error)

@@ -124,9 +124,11 @@ final class Connection {
     /// Set by `close()`: the handle is gone and every call throws.
     private(set) var isClosed = false
 
-    init(path: String) throws {
+    /// `readOnly`: SQLite refuses every write on the handle (and never creates the file).
+    init(path: String, readOnly: Bool = false) throws {
         var handle: OpaquePointer?
-        let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nil)
+        let flags = readOnly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &handle, flags, nil)
         guard rc == SQLITE_OK, let handle else {
             let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(rc))
             let code = handle.map { sqlite3_extended_errcode($0) } ?? rc

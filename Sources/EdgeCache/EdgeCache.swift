@@ -20,7 +20,9 @@ public final class EdgeCache: Sendable {
     let access: AccessGate
     let trust = ScopeTrust()
     let dialect = ApiserverDialect()
-    let config: OutpostConfig
+    private let configBox: Mutex<OutpostConfig>
+    /// The config in force (replaced by `reload`).
+    public var config: OutpostConfig { configBox.withLock { $0 } }
     let bookmarkInterval: TimeAmount
     let logger: Logger
     private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
@@ -76,7 +78,7 @@ public final class EdgeCache: Sendable {
         kinds = KindRegistry(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }
-        self.config = config
+        self.configBox = Mutex(config)
         self.bookmarkInterval = bookmarkInterval
         self.logger = logger
         let trust = self.trust, recent = self.recent, kinds = self.kinds, access = self.access
@@ -90,6 +92,40 @@ public final class EdgeCache: Sendable {
             logger.error("cache file found corrupt while in use; moved aside, continuing with an empty cache",
                          metadata: ["moved": "\(moved)"])
         }
+    }
+
+    /// Puts a re-read config file in force (SIGHUP) without touching connections: requests
+    /// routed from now on use its cached resources and filters. Scopes of resources whose filter
+    /// rules changed stop being complete (at once in memory, on disk with the next write) and
+    /// streams in flight for them stop feeding the cache, so no offline answer mixes the two
+    /// rule sets; the next list re-fills them. Refused (nothing changes) when `cache.encrypt`
+    /// differs: sealed bodies are re-sealed only at start. Returns the resources re-synced.
+    public func reload(_ new: OutpostConfig) throws(ConfigReloadError) -> [GroupResource] {
+        let old = config
+        guard old.cache.encrypted == new.cache.encrypted else {
+            throw ConfigReloadError("cache.encrypt changed: restart Outpost to re-seal the cache with it")
+        }
+        func rules(_ c: OutpostConfig, _ gr: GroupResource) -> [FilterRule] {
+            c.filters.rules.filter { $0.resources.isEmpty || $0.resources.contains(gr) }
+        }
+        var stored: [GroupResource: [String]] = [:]
+        for r in (try? store.resourceSummaries()) ?? [] {
+            let p = r.gvr.split(separator: "/", omittingEmptySubsequences: false)
+            if p.count == 3 { stored[GroupResource(group: String(p[0]), resource: String(p[2])), default: []].append(r.gvr) }
+        }
+        for s in (try? store.scopeSummaries()) ?? [] {
+            let p = s.scope.gvr.split(separator: "/", omittingEmptySubsequences: false)
+            if p.count == 3 { stored[GroupResource(group: String(p[0]), resource: String(p[2])), default: []].append(s.scope.gvr) }
+        }
+        let affected = stored.keys.filter { rules(old, $0) != rules(new, $0) }.sorted { $0.description < $1.description }
+        configBox.withLock { $0 = new }
+        for gr in affected {
+            for gvr in Set(stored[gr] ?? []) {
+                trust.lost(gvr)
+                recent.forget(gvr: gvr)
+            }
+        }
+        return affected
     }
 
     /// Learns the apiserver's version (its selector error wording changed in 1.22) and keeps
@@ -145,4 +181,11 @@ public final class EdgeCache: Sendable {
         reader.close()
         store.close()
     }
+}
+
+
+/// Why a re-read config file was not put in force.
+public struct ConfigReloadError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

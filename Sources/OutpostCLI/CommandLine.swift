@@ -11,6 +11,12 @@ public enum OutpostCommand: Equatable, Sendable {
     /// `outpost rotate-key`: add a new primary key to the key file (the running or next Outpost
     /// re-encrypts the cache with it at start; the old key stays for reading until removed).
     case rotateKey(ServeOptions)
+    /// `outpost status`: the running process's summary from its admin listener.
+    case status(OperatorOptions)
+    /// `outpost cache ls|stats|get`: read the cache file.
+    case cache(CacheSubcommand, OperatorOptions)
+    /// `outpost verify`: compare the cache with the apiserver.
+    case verify(OperatorOptions)
     /// Print this text to standard output and exit 0.
     case help(String)
     case version(String)
@@ -34,6 +40,8 @@ public struct ServeOptions: Equatable, Sendable {
     public var config: String?
     /// One of `ServeOptions.logLevels`.
     public var logLevel = "info"
+    /// `text` (one line per event) or `json` (one JSON object per line).
+    public var logFormat = "text"
     public var threads = 1
     public var responseTimeout = 60
     /// The cache's key file; nil: `<cacheDir>/cache.key`.
@@ -74,6 +82,9 @@ public enum OutpostCommandLine {
     /// Parses the arguments after the program name.
     public static func parse(_ arguments: [String]) throws(CommandLineError) -> OutpostCommand {
         var args = arguments[...]
+        if let first = args.first, ["status", "cache", "verify"].contains(first) {
+            return try parseOperator(first, args.dropFirst())
+        }
         var rotate = false
         if args.first == "serve" { args = args.dropFirst() }
         else if args.first == "rotate-key" { args = args.dropFirst(); rotate = true }
@@ -125,6 +136,7 @@ public enum OutpostCommandLine {
 
             USAGE: outpost [serve] [--option value ...]
                    outpost rotate-key [--cache-dir dir | --encryption-key-file file]
+                   outpost status | cache ls|stats|get | verify   (outpost status --help)
 
             OPTIONS:
 
@@ -172,6 +184,11 @@ public enum OutpostCommandLine {
                 throw CommandLineError("--log-level: '\(v)' is not one of \(ServeOptions.logLevels.joined(separator: ", "))")
             }
             o.logLevel = v
+        },
+        Option(name: "log-format", valueName: "format", help: "text or json (one JSON object per line).",
+               defaultValue: "text") { v, o in
+            guard v == "text" || v == "json" else { throw CommandLineError("--log-format: '\(v)' is not text or json") }
+            o.logFormat = v
         },
         Option(name: "threads", valueName: "n", help: "Event loop threads (edge nodes have 1-2 cores).", defaultValue: "1") {
             $1.threads = try integer($0, "threads", in: 1...64) },

@@ -7,7 +7,8 @@ import Synchronization
 import Upstream
 
 /// The admin listener (default 127.0.0.1:10267): `/healthz` (the process serves), `/readyz`
-/// (the apiserver was reached at least once; 503 with the reason otherwise) and `/metrics`.
+/// (the apiserver was reached at least once; 503 with the reason otherwise), `/metrics` and
+/// `/status` (a JSON summary for `outpost status`).
 /// Kept off the proxy port so a probe can never be mistaken for, or routed to, the apiserver,
 /// and so it keeps answering when the proxy port is at its connection limit: it has its own
 /// small limit (`maxConnections`; over it a connection is closed at once) and the same
@@ -28,6 +29,7 @@ public final class AdminServer: Service, Sendable {
     private let logger: Logger
     private let readiness: @Sendable () -> Readiness
     private let metrics: @Sendable () -> String
+    private let status: @Sendable () -> String
     private let bound: Mutex<SocketAddress?> = Mutex(nil)
     private let onBound: (@Sendable (SocketAddress) -> Void)?
     private let timeouts: ConnectionTimeouts
@@ -39,6 +41,7 @@ public final class AdminServer: Service, Sendable {
 
     public init(host: String, port: Int, group: EventLoopGroup, logger: Logger,
                 readiness: @escaping @Sendable () -> Readiness, metrics: @escaping @Sendable () -> String,
+                status: @escaping @Sendable () -> String = { "{}" },
                 timeouts: ConnectionTimeouts = ConnectionTimeouts(), maxConnections: Int = AdminServer.defaultMaxConnections,
                 onBound: (@Sendable (SocketAddress) -> Void)? = nil) {
         self.host = host
@@ -49,6 +52,7 @@ public final class AdminServer: Service, Sendable {
         self.logger = logger
         self.readiness = readiness
         self.metrics = metrics
+        self.status = status
         self.onBound = onBound
     }
 
@@ -66,6 +70,7 @@ public final class AdminServer: Service, Sendable {
     public func run() async throws {
         let readiness = self.readiness
         let metrics = self.metrics
+        let status = self.status
         let timeouts = self.timeouts
         let maxConnections = self.maxConnections
         let bootstrap = ServerBootstrap(group: group)
@@ -78,7 +83,7 @@ public final class AdminServer: Service, Sendable {
                         return
                     }
                     channel.closeFuture.whenComplete { _ in self.open.subtract(1, ordering: .relaxed) }
-                    try ServerCodec.install(on: channel, proxy: AdminHandler(readiness: readiness, metrics: metrics),
+                    try ServerCodec.install(on: channel, proxy: AdminHandler(readiness: readiness, metrics: metrics, status: status),
                                             deadlines: ConnectionDeadlineHandler(timeouts: timeouts))
                 }
             }
@@ -102,11 +107,14 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let readiness: @Sendable () -> AdminServer.Readiness
     private let metrics: @Sendable () -> String
+    private let status: @Sendable () -> String
     private var head: HTTPRequestHead?
 
-    init(readiness: @escaping @Sendable () -> AdminServer.Readiness, metrics: @escaping @Sendable () -> String) {
+    init(readiness: @escaping @Sendable () -> AdminServer.Readiness, metrics: @escaping @Sendable () -> String,
+         status: @escaping @Sendable () -> String) {
         self.readiness = readiness
         self.metrics = metrics
+        self.status = status
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -126,7 +134,9 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 (status, type, body) = (r.ready ? .ok : .serviceUnavailable, "text/plain; charset=utf-8", r.ready ? "ok" : r.reason)
             case (.GET, "/metrics"):
                 (status, type, body) = (.ok, "text/plain; version=0.0.4; charset=utf-8", metrics())
-            case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"):
+            case (.GET, "/status"):
+                (status, type, body) = (.ok, "application/json", self.status())
+            case (_, "/healthz"), (_, "/readyz"), (_, "/metrics"), (_, "/status"):
                 (status, type, body) = (.methodNotAllowed, "text/plain; charset=utf-8", "method not allowed")
             default:
                 (status, type, body) = (.notFound, "text/plain; charset=utf-8", "not found")

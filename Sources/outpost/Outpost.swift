@@ -21,6 +21,12 @@ enum Outpost {
             print(text, terminator: "")
         case .version(let v):
             print(v)
+        case .status(let options):
+            OperatorCommands.status(options)
+        case .cache(let command, let options):
+            OperatorCommands.cache(command, options)
+        case .verify(let options):
+            await Verify.run(options)
         case .rotateKey(let options):
             rotateKey(options.keyFilePath)
         case .serve(let options):
@@ -48,7 +54,7 @@ enum Outpost {
     }
 
     static func fail(_ message: String, code: Int32) -> Never {
-        var line = Array((message + "\n").utf8)
+        var line = message.isEmpty ? [] : Array((message + "\n").utf8)
         _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
         exit(code)
     }

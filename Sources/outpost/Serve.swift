@@ -8,6 +8,7 @@ import OutpostCLI
 import OutpostProxy
 import ServiceLifecycle
 import Upstream
+import UnixSignals
 
 struct Serve {
     let options: ServeOptions
@@ -17,7 +18,13 @@ struct Serve {
         let kubeconfig = options.kubeconfig, context = options.context, serverAddr = options.serverAddr
         let cacheDir = options.cacheDir, config = options.config, threads = options.threads
         let listen = options.listen, adminListen = options.adminListen, responseTimeout = options.responseTimeout
+        let json = options.logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var h = JSONLogHandler(label: label)
+                h.logLevel = level
+                return h
+            }
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
@@ -35,8 +42,7 @@ struct Serve {
         let outpostConfig: OutpostConfig
         if let config {
             do {
-                let bytes = try FileIO.readFile(config)
-                outpostConfig = try OutpostConfig.parse(yaml: String(decoding: bytes, as: UTF8.self))
+                outpostConfig = try Self.readConfig(config)
             } catch {
                 throw StartupError("--config \(config): \(error)")
             }
@@ -82,10 +88,13 @@ struct Serve {
                                                          startupFallbackDelay: cached > 0 ? .milliseconds(20) : nil),
                                  timeouts: door.timeouts, maxConnections: door.maxConnections, extraListeners: door.extraListeners),
             group: group, pool: pool, health: health, metrics: metrics, logger: logger, router: cache.router)
+        let status = StatusDocument(health: health, cache: cache, config: { cache.edgeCache?.config ?? outpostConfig },
+                                    cacheDir: cacheDir)
         let admin = AdminServer(
             host: adminListen.host, port: adminListen.port, group: group, logger: logger,
             readiness: Self.readiness(health: health, cache: cache),
-            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) }, timeouts: door.timeouts)
+            metrics: { metrics.render(extra: cache.samples() + ProcessStats.current()) },
+            status: { status.render() }, timeouts: door.timeouts)
         let probe = ProbeService(probe: HealthProbe(pool: pool, health: health, loop: group.next(), logger: logger))
 
         let services = ServiceGroup(
@@ -110,6 +119,12 @@ struct Serve {
             }
         }
         defer { trim.cancel() }
+        let reload = Task {
+            for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                Self.reload(config, cache: cache, logger: logger)
+            }
+        }
+        defer { reload.cancel() }
         try await services.run()
         try await group.shutdownGracefully()
         logger.info("stopped")
@@ -117,6 +132,40 @@ struct Serve {
 }
 
 extension Serve {
+    static func readConfig(_ path: String) throws -> OutpostConfig {
+        try OutpostConfig.parse(yaml: String(decoding: try FileIO.readFile(path), as: UTF8.self))
+    }
+
+    /// SIGHUP: re-reads `--config` and puts it in force without dropping a connection; a file
+    /// that does not read, parse or apply is refused with one error line and the old config stays.
+    static func reload(_ path: String?, cache: CacheService, logger: Logger) {
+        guard let path else {
+            logger.warning("SIGHUP: no --config file to re-read; the built-in config stays")
+            return
+        }
+        guard let edge = cache.edgeCache else {
+            logger.warning("SIGHUP: no cache (pass-through); nothing to reload")
+            return
+        }
+        let new: OutpostConfig
+        do {
+            new = try readConfig(path)
+        } catch {
+            logger.error("config reload refused, keeping the previous config", metadata: ["config": "\(path)", "error": "\(error)"])
+            return
+        }
+        do {
+            let resynced = try edge.reload(new)
+            logger.notice("config reloaded", metadata: [
+                "config": "\(path)", "filters": "\(new.filters.rules.map(\.name))",
+                "resources": "\(new.cache.resources.map(\.description).sorted())",
+                "resynced": "\(resynced.map(\.description))",
+            ])
+        } catch {
+            logger.error("config reload refused, keeping the previous config", metadata: ["config": "\(path)", "error": "\(error)"])
+        }
+    }
+
     /// Ready when Outpost can answer: the apiserver was reached, or the cache holds data to
     /// serve offline. Not ready while the cache cannot be written (full or failing disk).
     static func readiness(health: UpstreamHealth, cache: CacheService) -> @Sendable () -> AdminServer.Readiness {
