@@ -37,7 +37,7 @@ public func fuzzProtoJSON(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                     && protoMeta.uid == jsonMeta.uid && protoMeta.resourceVersion == jsonMeta.resourceVersion
                     && protoMeta.generation == jsonMeta.generation
                     && protoMeta.hasDeletionTimestamp == jsonMeta.hasDeletionTimestamp,
-                "metadata differs: protobuf \(protoMeta), JSON \(jsonMeta)")
+                "metadata differs: protobuf \(detail(protoMeta)), JSON \(detail(jsonMeta))")
         let protoLabels = protoMeta.labels.map { "\($0.0)=\($0.1)" }.sorted()
         let jsonLabels = jsonMeta.labels.map { "\($0.0)=\($0.1)" }.sorted()
         require(protoLabels == jsonLabels, "labels differ: protobuf \(protoLabels), JSON \(jsonLabels)")
@@ -79,4 +79,9 @@ private func checkList(_ body: [UInt8], json: [UInt8], itemKind: String, apiVers
             require(false, "an item of a converted List does not convert alone: \(error)")
         }
     }
+}
+
+private func detail(_ m: ObjectMeta) -> String {
+    [m.name, m.namespace, m.uid, m.resourceVersion].map(\.debugDescription).joined(separator: " ")
+        + " generation \(m.generation.map(String.init) ?? "nil") deleting \(m.hasDeletionTimestamp)"
 }
