@@ -24,6 +24,15 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "outpost", targets: ["outpost"]),
+        // The pure modules, for the coverage-guided fuzz package in Fuzz/ (it depends on this one by path).
+        .library(name: "KubeRequest", targets: ["KubeRequest"]),
+        .library(name: "Selectors", targets: ["Selectors"]),
+        .library(name: "KubeJSON", targets: ["KubeJSON"]),
+        .library(name: "KubeProto", targets: ["KubeProto"]),
+        .library(name: "KubeProtoJSON", targets: ["KubeProtoJSON"]),
+        .library(name: "YAMLLite", targets: ["YAMLLite"]),
+        .library(name: "KubeConfig", targets: ["KubeConfig"]),
+        .library(name: "Filters", targets: ["Filters"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

@@ -150,7 +150,7 @@ public struct ProtoFieldPaths: Sendable, Equatable {
                     guard t.kind == .string else {
                         throw ProtoError(.wrongWireType(field: tag.field, wireType: 2), offset: r.base + at)
                     }
-                    fields[t.slot] = String(decoding: payload, as: UTF8.self)
+                    fields[t.slot] = GoUTF8.string(payload)
                 }
                 if !children[c.node].isEmpty {
                     try extract(payload, base: payloadBase, node: c.node, depth: depth + 1, &fields, &seen)

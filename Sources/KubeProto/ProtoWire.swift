@@ -153,10 +153,10 @@ public struct ProtoReader {
         }
     }
 
-    /// A `string` field's value. Invalid UTF-8 is repaired (U+FFFD), as Go's proto2
-    /// `string` fields are not validated either.
+    /// A `string` field's value. Invalid UTF-8 is repaired as the apiserver's JSON shows it
+    /// (`GoUTF8`): Go's proto2 `string` fields are not validated.
     public mutating func readString() throws(ProtoError) -> String {
-        String(decoding: try readLengthDelimited(), as: UTF8.self)
+        GoUTF8.string(try readLengthDelimited())
     }
 
     /// The value of string field `tag` (read at `tagOffset`), which must be length-delimited.
@@ -214,5 +214,59 @@ public struct ProtoReader {
             let t = try readTag()
             try skip(t, tagOffset: at)
         }
+    }
+}
+
+/// Protobuf `string` fields the way the apiserver's Go code reads them. Go does not validate
+/// them; its encoding/json then writes every byte that does not start a valid UTF-8 sequence
+/// as U+FFFD. Swift's `String(decoding:)` repairs differently (one U+FFFD per maximal invalid
+/// subpart: `F3 BC` followed by a non-continuation byte is one U+FFFD in Swift, two in Go), so
+/// metadata and field values decoded with it would differ from what the apiserver's JSON — and
+/// `KubeProtoJSON`'s conversion — shows for the same object.
+public enum GoUTF8 {
+    /// The length of the valid UTF-8 sequence at `s[i]` by Go's `utf8.DecodeRune` rules
+    /// (overlong forms, surrogates and code points above U+10FFFF are invalid); 0 if none.
+    /// `s[i]` must be ≥ 0x80.
+    @inline(__always)
+    public static func width(_ s: UnsafeRawBufferPointer, _ i: Int) -> Int {
+        let c = s[i]
+        let n = s.count - i
+        @inline(__always) func cont(_ j: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
+            j < n && s[i + j] >= lo && s[i + j] <= hi
+        }
+        switch c {
+        case 0xC2...0xDF: return cont(1) ? 2 : 0
+        case 0xE0: return cont(1, 0xA0) && cont(2) ? 3 : 0
+        case 0xED: return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0
+        case 0xE1...0xEF: return cont(1) && cont(2) ? 3 : 0
+        case 0xF0: return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0
+        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : 0
+        case 0xF4: return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0
+        default: return 0
+        }
+    }
+
+    /// `bytes` as a String, each byte that does not start a valid sequence replaced by U+FFFD.
+    public static func string(_ bytes: UnsafeRawBufferPointer) -> String {
+        if let valid = String(validating: bytes, as: UTF8.self) { return valid }
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 8)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] < 0x80 {
+                out.append(bytes[i])
+                i += 1
+                continue
+            }
+            let w = width(bytes, i)
+            if w == 0 {
+                out.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                i += 1
+            } else {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + w)]))
+                i += w
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -1,3 +1,5 @@
+import KubeProto
+
 // Byte-level output helpers that reproduce what the apiserver's Go code writes: encoding/json
 // string escaping (straight from wire bytes, so invalid UTF-8 is handled the way Go handles it,
 // not the way Swift's String repairs it), base64 for []byte, and the custom marshallers of
@@ -73,21 +75,7 @@ enum GoJSON {
     /// Length of the valid UTF-8 sequence starting at `i` (a byte ≥ 0x80), or 0 if invalid —
     /// the table in Go's unicode/utf8 (acceptRanges).
     @inline(__always) static func utf8Width(_ s: UnsafeRawBufferPointer, _ i: Int) -> Int {
-        let c = s[i]
-        let n = s.count - i
-        @inline(__always) func cont(_ j: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> Bool {
-            j < n && s[i + j] >= lo && s[i + j] <= hi
-        }
-        switch c {
-        case 0xC2...0xDF: return cont(1) ? 2 : 0
-        case 0xE0: return cont(1, 0xA0) && cont(2) ? 3 : 0
-        case 0xED: return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0
-        case 0xE1...0xEF: return cont(1) && cont(2) ? 3 : 0
-        case 0xF0: return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0
-        case 0xF1...0xF3: return cont(1) && cont(2) && cont(3) ? 4 : 0
-        case 0xF4: return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0
-        default: return 0
-        }
+        GoUTF8.width(s, i)
     }
 
     static func appendInt(_ v: Int64, to out: inout [UInt8]) {
