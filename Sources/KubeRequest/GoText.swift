@@ -1,13 +1,11 @@
+import Selectors
+
 /// Go's text conventions that appear in the apiserver's error messages, so answers given in
 /// its place read the same: `%q` / `strconv.Quote`, encoding/json's quoting of one byte, and
 /// `strconv`'s parse errors.
 
-/// Go's `%q` (`strconv.Quote`) of a string.
-func goQuote(_ value: String) -> String {
-    var out = "\""
-    for scalar in value.unicodeScalars { appendQuoted(scalar, to: &out) }
-    return out + "\""
-}
+/// Go's `%q` (`strconv.Quote`) of a string: Selectors' (the overload below hides the imported name).
+func goQuote(_ value: String) -> String { Selectors.goQuote(value) }
 
 /// Go's `%q` of a string that holds bytes which are not UTF-8: each byte of an invalid
 /// sequence is written `\xNN`, as Go does.
@@ -16,7 +14,7 @@ func goQuote(bytes: [UInt8]) -> String {
     var i = 0
     while i < bytes.count {
         if let (scalar, length) = decodeScalar(bytes, at: i) {
-            appendQuoted(scalar, to: &out)
+            goAppendQuoted(scalar, to: &out)
             i += length
         } else {
             out += "\\x" + hex2(bytes[i])
@@ -92,47 +90,6 @@ func goParseInt64(_ text: String) -> Result<Int64, GoNumberError> {
 }
 
 // MARK: - helpers
-
-private func appendQuoted(_ scalar: Unicode.Scalar, to out: inout String) {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\u{07}": out += "\\a"
-    case "\u{08}": out += "\\b"
-    case "\u{0C}": out += "\\f"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    case "\u{0B}": out += "\\v"
-    default:
-        let v = scalar.value
-        if v < 0x20 || v == 0x7F {
-            out += "\\x" + hex2(UInt8(v))
-        } else if !isGoPrintable(scalar) {
-            if v < 0x10000 {
-                out += "\\u" + String(repeating: "0", count: 4 - String(v, radix: 16).count) + String(v, radix: 16)
-            } else {
-                out += "\\U" + String(repeating: "0", count: 8 - String(v, radix: 16).count) + String(v, radix: 16)
-            }
-        } else {
-            out.unicodeScalars.append(scalar)
-        }
-    }
-}
-
-/// Go's `strconv.IsPrint` for the characters that matter here: Latin-1 exactly (controls,
-/// C1 controls, NBSP and the soft hyphen are not printable); above it, separators, format
-/// characters, private use and unassigned code points are not.
-private func isGoPrintable(_ scalar: Unicode.Scalar) -> Bool {
-    let v = scalar.value
-    if v < 0x100 { return (v >= 0x20 && v < 0x7F) || (v >= 0xA1 && v != 0xAD) }
-    switch scalar.properties.generalCategory {
-    case .control, .format, .surrogate, .privateUse, .unassigned, .lineSeparator, .paragraphSeparator, .spaceSeparator:
-        return false
-    default:
-        return true
-    }
-}
 
 private func hex2(_ byte: UInt8) -> String {
     let digits = Array("0123456789abcdef")

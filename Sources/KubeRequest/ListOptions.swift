@@ -152,11 +152,15 @@ public struct ListOptions: Sendable, Hashable {
 
     /// The checks of apiserver 1.20's `ValidateListOptions`, in its order.
     private func legacyValidationErrors() -> [FieldError] {
+        guard resourceVersionMatch != nil else { return [] }
+        let forWatch: [FieldError] = watch ? [.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch")] : []
+        return forWatch + resourceVersionMatchErrors()
+    }
+
+    /// The checks of `resourceVersionMatch` a list makes (1.20 and later), in the apiserver's order.
+    private func resourceVersionMatchErrors() -> [FieldError] {
+        guard let match = resourceVersionMatch else { return [] }
         var errors: [FieldError] = []
-        guard let match = resourceVersionMatch else { return errors }
-        if watch {
-            errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch"))
-        }
         if resourceVersion.isEmpty {
             errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"))
         }
@@ -176,24 +180,7 @@ public struct ListOptions: Sendable, Hashable {
     }
 
     private func listValidationErrors() -> [FieldError] {
-        var errors: [FieldError] = []
-        if let match = resourceVersionMatch {
-            if resourceVersion.isEmpty {
-                errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"))
-            }
-            if !continueToken.isEmpty {
-                errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden when continue is provided"))
-            }
-            if match != .exact && match != .notOlderThan {
-                errors.append(FieldError(
-                    field: "resourceVersionMatch",
-                    type: .notSupported(value: match.rawValue, supported: ["Exact", "NotOlderThan", ""])
-                ))
-            }
-            if match == .exact && resourceVersion == "0" {
-                errors.append(.forbidden("resourceVersionMatch", "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\""))
-            }
-        }
+        var errors = resourceVersionMatchErrors()
         if sendInitialEvents != nil {
             errors.append(.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list"))
         }

@@ -49,34 +49,37 @@ func goParseInt64(_ s: String) -> Int64? {
 }
 
 /// Go `strconv.Quote` (what `%q` prints for a string).
-func goQuote(_ s: String) -> String {
+public func goQuote(_ s: String) -> String {
     var out = "\""
     out.reserveCapacity(s.utf8.count + 2)
-    for u in s.unicodeScalars {
-        switch u {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\u{07}": out += "\\a"
-        case "\u{08}": out += "\\b"
-        case "\u{0C}": out += "\\f"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        case "\u{0B}": out += "\\v"
-        default:
-            if goIsPrint(u) {
-                out.unicodeScalars.append(u)
-            } else if u.value < 0x20 || u.value == 0x7F {
-                out += "\\x" + hex(u.value, width: 2)
-            } else if u.value < 0x10000 {
-                out += "\\u" + hex(u.value, width: 4)
-            } else {
-                out += "\\U" + hex(u.value, width: 8)
-            }
-        }
-    }
+    for u in s.unicodeScalars { goAppendQuoted(u, to: &out) }
     out += "\""
     return out
+}
+
+/// One scalar as Go's `strconv.Quote` writes it inside the quotes.
+public func goAppendQuoted(_ u: Unicode.Scalar, to out: inout String) {
+    switch u {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\u{07}": out += "\\a"
+    case "\u{08}": out += "\\b"
+    case "\u{0C}": out += "\\f"
+    case "\n": out += "\\n"
+    case "\r": out += "\\r"
+    case "\t": out += "\\t"
+    case "\u{0B}": out += "\\v"
+    default:
+        if goIsPrint(u) {
+            out.unicodeScalars.append(u)
+        } else if u.value < 0x20 || u.value == 0x7F {
+            out += "\\x" + hex(u.value, width: 2)
+        } else if u.value < 0x10000 {
+            out += "\\u" + hex(u.value, width: 4)
+        } else {
+            out += "\\U" + hex(u.value, width: 8)
+        }
+    }
 }
 
 private func hex(_ v: UInt32, width: Int) -> String {
