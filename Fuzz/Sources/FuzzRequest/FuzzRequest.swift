@@ -36,7 +36,9 @@ private func checkTarget(_ target: String) {
     require(parsed.path.hasPrefix("/"), "path \(parsed.path) does not start with /")
     require(!parsed.segments.contains { $0.isEmpty || $0 == "." || $0 == ".." || $0.contains("/") },
             "bad segment in \(parsed.segments)")
-    let query = parsed.query.map { escape($0.name) + "=" + escape($0.value) }.joined(separator: "&")
+    // A value that is not UTF-8 is re-encoded from its bytes (Go keeps them as they are).
+    let query = parsed.query.map { escape($0.name) + "=" + escape(bytes: $0.invalidUTF8Bytes ?? Array($0.value.utf8)) }
+        .joined(separator: "&")
     let trailing = parsed.path.hasSuffix("/") && !parsed.segments.isEmpty ? "/" : ""
     let again = "/" + parsed.segments.map(escape).joined(separator: "/") + trailing + (query.isEmpty ? "" : "?" + query)
     do {
@@ -107,10 +109,12 @@ private func checkAccept(_ value: String?) {
 }
 
 /// Percent-encodes every byte outside RFC 3986's unreserved set.
-private func escape(_ s: String) -> String {
+private func escape(_ s: String) -> String { escape(bytes: Array(s.utf8)) }
+
+private func escape(bytes: [UInt8]) -> String {
     let hex = Array("0123456789ABCDEF".utf8)
     var out: [UInt8] = []
-    for b in s.utf8 {
+    for b in bytes {
         switch b {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
              UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "~"):
