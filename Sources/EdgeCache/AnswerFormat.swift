@@ -13,8 +13,10 @@ struct ClientFormats: Sendable, Equatable {
 
     init(accept: String?) {
         let header = AcceptHeader(accept)
-        // No Accept means JSON to the apiserver.
-        prefersProtobuf = !header.isEmpty && header.negotiate([.protobuf, .json])?.format == .protobuf
+        // No Accept means JSON to the apiserver, and so does `*/*`: among formats the client takes
+        // alike, the apiserver's own order (JSON first) decides. kubelet's
+        // `application/vnd.kubernetes.protobuf, */*` names protobuf first, so it gets protobuf.
+        prefersProtobuf = !header.isEmpty && header.negotiate([.json, .protobuf])?.format == .protobuf
         acceptsJSON = header.accepts(.json)
     }
 

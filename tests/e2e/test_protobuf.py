@@ -194,6 +194,12 @@ def test_offline_protobuf_answers(lab, proxy_factory, ns_factory):
     assert h.get("content-length") == str(len(off))
     assert off == direct_pod
 
+    # curl's `Accept: */*` gets JSON, as from the apiserver, though the scope is cached as protobuf
+    for accept in ({"Accept": "*/*"}, {}):
+        h, off = get(p.http, ns_list, headers=accept)
+        assert h["content-type"].startswith("application/json") and h.get("x-outpost-cache") == "hit", (accept, h)
+        assert sorted(i["metadata"]["name"] for i in json.loads(off)["items"]) == ["elsewhere", "p-0", "p-1", "p-2"]
+
     # pages (limit/continue) in protobuf, from one snapshot, together the whole list
     pages, token = [], ""
     while True:
