@@ -233,17 +233,23 @@ public struct AccessBook: Sendable {
         entries[r.identity] = e
     }
 
-    /// Forgets what is older than the lifetime. Returns the cut-off (Unix seconds) for the store.
+    /// Forgets what is older than the lifetime. Returns the cut-off (Unix seconds) for the store,
+    /// or nil when nothing was forgotten.
     @discardableResult
     public mutating func expire(now: Int64) -> Int64? {
         guard let lifetime else { return nil }
         let cutoff = now - lifetime
+        var dropped = false
         for (id, var e) in entries {
+            let rules = e.rules.count
             e.rules = e.rules.filter { $0.value.seen >= cutoff }
-            if let a = e.accepted, a < cutoff { e.accepted = nil }
-            if let r = e.rejected, r < cutoff { e.rejected = nil }
+            dropped = dropped || e.rules.count != rules
+            if let a = e.accepted, a < cutoff { e.accepted = nil; dropped = true }
+            if let r = e.rejected, r < cutoff { e.rejected = nil; dropped = true }
             entries[id] = e.accepted == nil && e.rejected == nil && e.rules.isEmpty ? nil : e
         }
-        return cutoff
+        // Nothing older in memory means nothing older on disk (the book was loaded from it): a
+        // start then writes nothing.
+        return dropped ? cutoff : nil
     }
 }
