@@ -1,4 +1,5 @@
 import KubeRequest
+import NIOCore
 import NIOHTTP1
 import OutpostProxy
 
@@ -15,34 +16,42 @@ import OutpostProxy
 /// Anything else takes the forwarding path, whose answer also confirms the caller for next
 /// time. Requests that reach here start the scope's reflector when the caller is confirmed, so
 /// an unknown caller cannot make Outpost open upstream watches.
+/// What the watch cache does with a read.
+enum WatchCacheRoute {
+    /// Answered by the watch cache.
+    case local(RequestPlan)
+    /// Forwarded; a watch is handed over to `handover` once that hub is ready.
+    case forward(handover: WatchHub?)
+}
+
 extension CacheRouter {
-    func watchCachePlan(_ head: HTTPRequestHead, _ info: RequestInfo) -> RequestPlan? {
+    func watchCacheRoute(_ head: HTTPRequestHead, _ info: RequestInfo) -> WatchCacheRoute {
         guard let sync = cache.sync, case .resource = info.kind, head.method == .GET, info.subresource.isEmpty,
               info.verb == .watch || info.verb == .list,
-              let collection = Collection(info), !Self.asksForAnotherShape(head) else { return nil }
+              let collection = Collection(info), !Self.asksForAnotherShape(head) else { return .forward(handover: nil) }
         var namespace = info.namespace
         if collection.group.isEmpty && collection.resource == "namespaces" {
-            guard namespace.isEmpty else { return nil }
+            guard namespace.isEmpty else { return .forward(handover: nil) }
             namespace = ""
         }
-        if !namespace.isEmpty && Self.clusterScoped.contains(collection.groupResource) { return nil }
-        guard cache.config.cache.resources.contains(collection.groupResource) else { return nil }
+        if !namespace.isEmpty && Self.clusterScoped.contains(collection.groupResource) { return .forward(handover: nil) }
+        guard cache.config.cache.resources.contains(collection.groupResource) else { return .forward(handover: nil) }
         let watch = info.verb == .watch
-        // A watch by name (`/watch/.../NAME` or `metadata.name=`) is a scope of one; leave it
-        // to the forwarding path.
-        if watch && info.parts.count >= 2 { return nil }
+        // A watch by name (`/watch/.../NAME`) is a scope of one; leave it to the forwarding path.
+        if watch && info.parts.count >= 2 { return .forward(handover: nil) }
         let filter = cache.config.filters.filter(for: collection.groupResource)
         let indexer = cache.teeContext(collection, namespace: namespace, filter: filter, caching: false).indexer
-        // Outpost serves WatchList itself, so it validates like an apiserver that has it.
-        let rules: ListOptions.ValidationRules = watch ? .watchList(featureEnabled: true) : cache.dialect.validationRules
         let identity = cache.access.identity(of: head)
         let access = AccessGate.access(info)
-        let online = sync.isOnline
-        // Online: recently confirmed. Offline: the book allows it (as for every local answer).
-        let confirmed = online
+        // Online: confirmed within the last minutes. Offline: the book allows it (as for every
+        // local answer).
+        let confirmed = sync.isOnline
             ? cache.access.confirmedRecently(identity, access, maxAge: sync.settings.onlineAuthorizationAge)
             : { if case .allow = cache.access.decide(identity, access) { return true } else { return false } }()
-        guard confirmed else { return nil }
+        // Outpost serves WatchList itself, so a WatchList ask is validated like an apiserver that
+        // has it; anything else exactly like the apiserver behind.
+        let watchList = watch && info.query.first("sendInitialEvents") != nil
+        let rules: ListOptions.ValidationRules = watchList ? .watchList(featureEnabled: true) : cache.dialect.validationRules
         let params: ReadParameters
         switch ReadParameters.check(info.query, watch: watch, pathName: "", support: indexer.support,
                                     style: cache.dialect.selectorStyle, rules: rules,
@@ -52,33 +61,39 @@ extension CacheRouter {
         case .failure(let error):
             // A watch's WatchList parameters are judged by the watch cache that would serve it
             // (the apiserver behind may predate them); everything else is the forwarding path's.
-            guard watch, info.query.first("sendInitialEvents") != nil || info.query.first("resourceVersionMatch") != nil
-            else { return nil }
+            guard confirmed, watchList else { return .forward(handover: nil) }
             let status = StatusResponses(error)
-            return RequestPlan(head: head, localResponder: { FixedStatusAnswer(status) }, answerLocally: true)
+            return .local(RequestPlan(head: head, localResponder: { FixedStatusAnswer(status) }, answerLocally: true))
+        }
+        let scope = ScopeKey(gvr: collection.gvr, namespace: namespace, selector: params.selection.key)
+        guard confirmed else {
+            // Its answer will confirm it: a running hub takes the watch over afterwards.
+            return .forward(handover: watch ? sync.existingHub(for: scope) : nil)
         }
         let options = params.options
         if !watch {
             // Only "any state" lists: a consistent read (no resourceVersion) goes to the
             // apiserver, and so does one that must be newer than a version.
             guard options.resourceVersion == "0", options.continueToken.isEmpty,
-                  options.resourceVersionMatch == nil || options.resourceVersionMatch == .notOlderThan else { return nil }
+                  options.resourceVersionMatch == nil || options.resourceVersionMatch == .notOlderThan
+            else { return .forward(handover: nil) }
         }
-        let scope = ScopeKey(gvr: collection.gvr, namespace: namespace, selector: params.selection.key)
-        guard let hub = sync.hub(for: scope, collection: collection, selection: params.selection), hub.isReady else { return nil }
+        guard let hub = sync.hub(for: scope, collection: collection, selection: params.selection) else { return .forward(handover: nil) }
+        guard hub.isReady else { return .forward(handover: watch ? hub : nil) }
         let answers = AnswerContext(collection: collection, namespace: namespace, reader: cache.reader,
                                     filter: filter, metrics: cache.metrics,
                                     formats: ClientFormats(accept: head.headers.first(name: "accept")),
                                     trust: cache.trust, logger: cache.logger)
-        let selection = params.selection, bookmarks = cache.bookmarkInterval
+        let selection = params.selection
+        let bookmarks = TimeAmount.nanoseconds(Int64(sync.settings.bookmarkInterval.components.seconds) * 1_000_000_000)
         if watch {
-            return RequestPlan(head: head, localResponder: {
+            return .local(RequestPlan(head: head, localResponder: {
                 HubWatchAnswer(ctx: answers, hub: hub, engine: sync, selection: selection, options: options, bookmarkInterval: bookmarks)
-            }, answerLocally: true)
+            }, answerLocally: true))
         }
         let read = params.read ?? ListReadPlan(read: .latest, limit: 0)
         sync.env.metrics.localList()
-        return RequestPlan(head: head, localResponder: { ListAnswer(ctx: answers, selection: selection, read: read) },
-                           answerLocally: true)
+        return .local(RequestPlan(head: head, localResponder: { ListAnswer(ctx: answers, selection: selection, read: read) },
+                                  answerLocally: true))
     }
 }

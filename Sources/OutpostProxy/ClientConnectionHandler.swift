@@ -569,6 +569,10 @@ extension ClientConnectionHandler: ResponseSink {
         perform(machine.interceptorFailed())
     }
 
+    func endStream() {
+        perform(machine.endStreamForShutdown())
+    }
+
     var eventLoop: EventLoop { loop! }
 
     func resumeResponseReads() {

@@ -181,6 +181,26 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
         }
     }
 
+    @Test func aForwardedWatchIsHandedOverOnceTheReflectorIsReady() async throws {
+        try await withWatchCache { h, upstream, cache, engine in
+            let c = try await h.client()
+            _ = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?resourceVersion=0", headers: token)
+            await c.close()
+            #expect(await waitUntil { (try? cache.store.scope(gvr: "/v1/configmaps", namespace: "demo", selector: ""))??.complete == true })
+            let started = ContinuousClock.now
+            let first = try await get(h, "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=100&allowWatchBookmarks=true")
+            #expect(await first.waitFor("HTTP/1.1 200"))
+            #expect(!first.text.contains("X-Outpost-Cache: hit"), "the first watch went upstream")
+            // Ended cleanly (the last chunk), not within its first second, once the hub is ready.
+            #expect(await first.waitClosed(timeout: .seconds(6)))
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            #expect(first.text.hasSuffix("0\r\n\r\n"), "a clean end: \(first.text.suffix(40))")
+            let again = try await get(h, "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=100&allowWatchBookmarks=true")
+            #expect(await again.waitFor("X-Outpost-Cache: hit"))
+            await again.close()
+        }
+    }
+
     @Test func anUnconfirmedCallerIsNeverServedFromTheWatchCache() async throws {
         try await withWatchCache { h, upstream, cache, engine in
             try await warm(h, upstream, cache, engine)

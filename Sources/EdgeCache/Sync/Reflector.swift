@@ -140,7 +140,8 @@ final class Reflector {
         // must not go back in time, so it is a consistent read.
         let path = Self.path(collection, namespace: scope.namespace, selection: selection,
                              extra: relist ? [] : [("resourceVersion", "0")])
-        let adapter = StreamAdapter(tee: tee, loop: loop, onHead: { [weak self] head in
+        let metrics = env.metrics
+        let adapter = StreamAdapter(tee: tee, loop: loop, metrics: metrics, onHead: { [weak self] head in
             self?.env.health.recordSuccess()
             return head.status == .ok
         }, onFinish: { [weak self] error, sawHead in
@@ -218,7 +219,7 @@ final class Reflector {
                                          ("timeoutSeconds", String(env.watchTimeoutSeconds + Int.random(in: 0...env.watchTimeoutSeconds)))]
         if env.watchTimeoutSeconds <= 0 { query.removeLast() }
         let path = Self.path(collection, namespace: scope.namespace, selection: selection, extra: query)
-        let adapter = StreamAdapter(tee: tee, loop: loop, onHead: { [weak self] head in
+        let adapter = StreamAdapter(tee: tee, loop: loop, metrics: env.metrics, onHead: { [weak self] head in
             guard let self, gen == self.generation else { return false }
             self.env.health.recordSuccess()
             if head.status.code == 410 {
@@ -340,6 +341,7 @@ private final class EventBatch {
 /// Drives a tee from an internal upstream stream, as the proxy drives it from a forwarded one.
 private final class StreamAdapter: UpstreamStreamDelegate, ResponseSink {
     private let tee: ResponseInterceptor
+    private let metrics: SyncMetrics
     let eventLoop: EventLoop
     private let onHead: (HTTPResponseHead) -> Bool
     private let onBody: () -> Void
@@ -348,9 +350,10 @@ private final class StreamAdapter: UpstreamStreamDelegate, ResponseSink {
     private var sawHead = false
     var handle: UpstreamStreamHandle?
 
-    init(tee: ResponseInterceptor, loop: EventLoop, onHead: @escaping (HTTPResponseHead) -> Bool,
+    init(tee: ResponseInterceptor, loop: EventLoop, metrics: SyncMetrics, onHead: @escaping (HTTPResponseHead) -> Bool,
          onBody: @escaping () -> Void = {}, onFinish: @escaping ((any Error)?, Bool) -> Void) {
         self.tee = tee
+        self.metrics = metrics
         eventLoop = loop
         self.onHead = onHead
         self.onBody = onBody
@@ -364,6 +367,7 @@ private final class StreamAdapter: UpstreamStreamDelegate, ResponseSink {
     }
 
     func streamBody(_ buffer: ByteBuffer) {
+        metrics.received(bytes: buffer.readableBytes)
         guard accepted else { return }
         tee.body(buffer, to: self)
         onBody()
@@ -388,5 +392,6 @@ private final class StreamAdapter: UpstreamStreamDelegate, ResponseSink {
     func sendHead(_ head: HTTPResponseHead) {}
     func sendBody(_ buffer: ByteBuffer) {}
     func abortResponse() {}
+    func endStream() {}
     func resumeResponseReads() { handle?.resume() }
 }

@@ -32,6 +32,8 @@ public struct SyncSettings: Sendable {
     /// it from the watch cache while the apiserver is reachable (like its own webhook
     /// authorization cache); older confirmations send the request upstream, which confirms again.
     public var onlineAuthorizationAge: Int64 = 300
+    /// How often a local watcher that asked for bookmarks gets one (the apiserver: about a minute).
+    public var bookmarkInterval: Duration = .seconds(60)
 
     public init() {}
 }
@@ -121,6 +123,11 @@ public final class SyncEngine: Sendable {
         return entry.hub
     }
 
+    /// The hub of `scope` if its reflector runs (never starts one).
+    func existingHub(for scope: ScopeKey) -> WatchHub? {
+        entries.withLock { $0[scope]?.hub }
+    }
+
     private static func makeReflector(scope: ScopeKey, collection: Collection, selection: Selection, hub: WatchHub,
                                       loop: EventLoop, env: SyncEnvironment) -> ReflectorBox {
         ReflectorBox(Reflector(scope: scope, collection: collection, selection: selection, hub: hub, loop: loop, env: env), loop: loop)
@@ -195,6 +202,7 @@ final class SyncMetrics: Sendable {
     private let localWatches = Atomic<Int>(0)
     private let expiredWatches = Atomic<Int>(0)
     private let localLists = Atomic<Int>(0)
+    private let bytesIn = Atomic<Int>(0)
 
     func reflectorStarted() { started.add(1, ordering: .relaxed) }
     func reflectorStopped() { stopped.add(1, ordering: .relaxed) }
@@ -208,6 +216,7 @@ final class SyncMetrics: Sendable {
     func localWatch() { localWatches.add(1, ordering: .relaxed) }
     func watchExpired() { expiredWatches.add(1, ordering: .relaxed) }
     func localList() { localLists.add(1, ordering: .relaxed) }
+    func received(bytes n: Int) { bytesIn.add(n, ordering: .relaxed) }
 
     func samples(_ engine: SyncEngine?) -> [(name: String, type: String, help: String, value: Double)] {
         var out: [(String, String, String, Double)] = [
@@ -221,13 +230,35 @@ final class SyncMetrics: Sendable {
             ("outpost_relist_diff_events_total", "counter", "Events emitted to local watchers to carry them across a relist.", Double(diffs.load(ordering: .relaxed))),
             ("outpost_local_watches_total", "counter", "Watches served by the watch cache.", Double(localWatches.load(ordering: .relaxed))),
             ("outpost_local_watches_expired_total", "counter", "Local watches answered 410 Expired (older than the scope's history).", Double(expiredWatches.load(ordering: .relaxed))),
+            ("outpost_reflector_received_bytes_total", "counter", "Body bytes reflectors received from the apiserver (lists and watches).", Double(bytesIn.load(ordering: .relaxed))),
             ("outpost_local_lists_total", "counter", "resourceVersion=0 / NotOlderThan lists served by the watch cache.", Double(localLists.load(ordering: .relaxed))),
         ]
         if let engine {
             let snap = engine.snapshot
             out.append(("outpost_reflectors_running", "gauge", "Upstream reflectors running.", Double(snap.count)))
             out.append(("outpost_local_watchers", "gauge", "Local watchers served by the watch cache.", Double(snap.reduce(0) { $0 + $1.watchers })))
+            for s in snap.sorted(by: { $0.scope.description < $1.scope.description }) {
+                let label = s.scope.description.replacingBackslashesAndQuotes
+                out.append(("outpost_scope_local_watchers{scope=\"\(label)\"}", "gauge",
+                            "Local watchers per reflected scope (resource, namespace, selectors).", Double(s.watchers)))
+            }
         }
         return out
+    }
+}
+
+extension String {
+    /// For a Prometheus label value.
+    var replacingBackslashesAndQuotes: String {
+        var o = ""
+        for c in self {
+            switch c {
+            case "\\": o += "\\\\"
+            case "\"": o += "\\\""
+            case "\n": o += "\\n"
+            default: o.append(c)
+            }
+        }
+        return o
     }
 }
