@@ -1,5 +1,4 @@
 import KubeRequest
-import NIOCore
 import NIOHTTP1
 import OutpostProxy
 
@@ -85,7 +84,7 @@ extension CacheRouter {
                                     formats: ClientFormats(accept: head.headers.first(name: "accept")),
                                     trust: cache.trust, logger: cache.logger)
         let selection = params.selection
-        let bookmarks = TimeAmount.nanoseconds(Int64(sync.settings.bookmarkInterval.components.seconds) * 1_000_000_000)
+        let bookmarks = cache.bookmarkInterval
         if watch {
             return .local(RequestPlan(head: head, localResponder: {
                 HubWatchAnswer(ctx: answers, hub: hub, engine: sync, selection: selection, options: options, bookmarkInterval: bookmarks)

@@ -32,8 +32,6 @@ public struct SyncSettings: Sendable {
     /// it from the watch cache while the apiserver is reachable (like its own webhook
     /// authorization cache); older confirmations send the request upstream, which confirms again.
     public var onlineAuthorizationAge: Int64 = 300
-    /// How often a local watcher that asked for bookmarks gets one (the apiserver: about a minute).
-    public var bookmarkInterval: Duration = .seconds(60)
 
     public init() {}
 }
