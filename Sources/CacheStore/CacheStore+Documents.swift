@@ -38,3 +38,18 @@ extension CacheStore {
         }
     }
 }
+
+extension CacheStore {
+    /// The keys of the documents whose key starts with `prefix`, in key order.
+    public func documentKeys(prefix: String) throws -> [String] {
+        try withConnection { c in
+            // substr, not LIKE: a key may hold `%` or `_`.
+            let st = try c.prepared("SELECT key FROM documents WHERE substr(key, 1, length(?1))=?1 ORDER BY key")
+            defer { st.reset() }
+            try st.bind(1, prefix)
+            var out: [String] = []
+            while try st.step() { out.append(st.string(0)) }
+            return out
+        }
+    }
+}

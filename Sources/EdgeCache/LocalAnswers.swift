@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
+import Selectors
 
 /// Shared by the cache-backed answers.
 struct AnswerContext: Sendable {
@@ -22,11 +23,16 @@ struct AnswerContext: Sendable {
 }
 
 extension AnswerContext {
-    /// The complete scope that answers (namespace, `selector`), unless the cache lost a write of
-    /// the resource that is not yet recorded on disk (see `ScopeTrust`). Call on the reader thread.
+    /// The complete scope that answers (namespace, `selector`): its own, an all-namespace or
+    /// unselected one, or else any complete scope whose selection contains it (`ScopeCoverage`);
+    /// none when the cache lost a write of the resource that is not yet recorded on disk (see
+    /// `ScopeTrust`). Call on the reader thread.
     func coveringScope(_ store: CacheStore, selector: String) throws -> ScopeInfo? {
         guard trust.trusts(collection.gvr) else { return nil }
-        let scope = try store.coveringScope(gvr: collection.gvr, namespace: namespace, selector: selector)
+        var scope = try store.coveringScope(gvr: collection.gvr, namespace: namespace, selector: selector)
+        if scope == nil {
+            scope = ScopeCoverage.covering(try store.scopes(gvr: collection.gvr), namespace: namespace, selectionKey: selector)
+        }
         // Checked again after the read: a loss recorded meanwhile wins.
         return trust.trusts(collection.gvr) ? scope : nil
     }
@@ -125,7 +131,9 @@ final class GetAnswer: LocalResponder {
                 case .protobuf: return .found(ProtoObjectWriter.encode(typeMeta: kinds.typeMeta, message: body), .protobuf)
                 }
             }
-            if try ctx.coveringScope(store, selector: "") != nil {
+            // Any complete scope that holds every object of this name answers "it does not exist"
+            // (kubelet's `metadata.name=NODE` list knows whether its node is there).
+            if try ctx.coveringScope(store, selector: "f:metadata.name=" + FieldSelector.escapeValue(name)) != nil {
                 return .notFound
             }
             return .unknown
