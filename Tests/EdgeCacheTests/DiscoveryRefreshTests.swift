@@ -25,6 +25,8 @@ struct DiscoveryRefreshTests {
         let inFlight = Atomic<Int>(0)
         let maxInFlight = Atomic<Int>(0)
         let asked = Mutex<[String]>([])
+        /// Paths whose next fetches fail as a cut link does (count each).
+        let failures = Mutex<[String: Int]>([:])
 
         func fetch(_ path: String, _ accept: String, _ large: Bool) async throws -> DiscoveryRefresher.Fetched {
             let n = inFlight.add(1, ordering: .relaxed).newValue
@@ -32,6 +34,12 @@ struct DiscoveryRefreshTests {
             defer { inFlight.subtract(1, ordering: .relaxed) }
             asked.withLock { $0.append(path + (large ? " " + accept : "")) }
             try await Task.sleep(for: .milliseconds(20))
+            let fail = failures.withLock { f -> Bool in
+                guard let n = f[path], n > 0 else { return false }
+                f[path] = n - 1
+                return true
+            }
+            if fail { throw CancellationError() }
             if path == "/openapi/v2" {
                 return accept.contains("protobuf")
                     ? .init(status: 200, contentType: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", body: Array("PB".utf8))
@@ -65,6 +73,29 @@ struct DiscoveryRefreshTests {
                 #expect(r.bodyString == Self.documents[path])
             }
             await c.close()
+        }
+    }
+
+    @Test func triggersDuringARefreshFoldIntoOneMoreAndACutRefreshIsRetried() async throws {
+        try await withCachedProxy { _, _, cache in
+            let upstream = Upstream()
+            upstream.failures.withLock { $0["/apis/batch/v1"] = 1 }
+            let settings = DiscoveryRefresher.Settings(startJitter: .zero, recoveryJitter: .zero, concurrency: 3,
+                                                       retryDelays: [.milliseconds(50)])
+            let refresher = cache.discoveryRefresher(settings)
+            let running = Task { await refresher.run(fetch: upstream.fetch, isOnline: { true }) }
+            defer { running.cancel() }
+            refresher.upstreamOnline()
+            #expect(await waitUntil { upstream.asked.withLock { $0.contains("/version") } })
+            for _ in 0..<4 { refresher.upstreamOnline() }
+            // the first refresh misses /apis/batch/v1 and is retried 50 ms later; the four triggers
+            // that came while it ran are one more refresh
+            #expect(await waitUntil { upstream.asked.withLock { $0.filter { $0 == "/version" }.count } == 3 })
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(upstream.asked.withLock { $0.filter { $0 == "/version" }.count } == 3)
+            #expect(upstream.asked.withLock { $0.filter { $0 == "/apis/batch/v1" }.count } == 3)
+            #expect(((try? cache.store.documentKeys(prefix: "doc:/apis/batch/")) ?? []) == ["doc:/apis/batch/v1", "doc:/apis/batch/v1beta1"])
+            refresher.finish()
         }
     }
 

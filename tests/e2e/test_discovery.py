@@ -177,3 +177,37 @@ def test_scopes_that_may_miss_objects_are_503(world, cut, selector):
     st, _, body, _ = timed_request(p.http, "GET", path)
     assert st == 503, f"{path} -> {st}: {body[:300]!r}"
     assert json.loads(body)["reason"] == "ServiceUnavailable"
+
+
+def test_recovery_refreshes_discovery(lab, cut):
+    """After an outage Outpost fetches discovery again by itself: a group created upstream while the
+    link was cut is known offline after the next outage (kept last: it reconnects the module's Outpost)."""
+    import secrets
+
+    p, relay, _ = cut
+    group = f"disc-{secrets.token_hex(3)}.example.com"
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": f"widgets.{group}"},
+           "spec": {"group": group, "scope": "Namespaced",
+                    "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    crds = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+    lab.admin.json("POST", crds, crd)
+    try:
+        wait_until(lambda: lab.admin.request("GET", f"/apis/{group}/v1")[0] == 200, 30, what="the CRD's group served")
+        refreshes = metric(p, 'outpost_discovery_refreshes_total{result="complete"}')
+        relay.set_mode("pass")
+        # up to 10 s of recovery jitter, then the refresh itself
+        wait_until(lambda: metric(p, 'outpost_discovery_refreshes_total{result="complete"}') > refreshes, 40,
+                   what="a discovery refresh after the outage")
+        relay.set_mode("blackhole")
+        wait_until(lambda: p.http.request("GET", "/api/v1/namespaces/default/serviceaccounts", timeout=3)[0] == 503, 20,
+                   what="Outpost to judge the apiserver offline again")
+        st, _, body, _ = timed_request(p.http, "GET", f"/apis/{group}/v1")
+        assert st == 200, body[:300]
+        assert [r["name"] for r in json.loads(body)["resources"]] == ["widgets"]
+        st, _, body, _ = timed_request(p.http, "GET", "/apis")
+        assert group in [g["name"] for g in json.loads(body)["groups"]]
+    finally:
+        lab.admin.request("DELETE", f"{crds}/widgets.{group}")
