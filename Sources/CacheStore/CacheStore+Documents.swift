@@ -53,3 +53,20 @@ extension CacheStore {
         }
     }
 }
+
+extension CacheStore {
+    /// Removes the documents stored under `keys` (absent keys are ignored), in one transaction.
+    public func deleteDocuments(keys: [String]) throws {
+        guard !keys.isEmpty else { return }
+        try withConnection { c in
+            try c.transaction {
+                let st = try c.prepared("DELETE FROM documents WHERE key=?1")
+                for key in keys {
+                    defer { st.reset() }
+                    try st.bind(1, key)
+                    try st.run()
+                }
+            }
+        }
+    }
+}

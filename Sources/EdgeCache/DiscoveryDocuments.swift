@@ -69,6 +69,13 @@ enum DiscoveryDocuments {
         return out
     }
 
+    /// Whether `key` holds a resource list (`doc:/api/V`, `doc:/apis/G/V`).
+    static func isResourceListKey(_ key: String) -> Bool {
+        guard key.hasPrefix("doc:/api") else { return false }
+        let parts = key.dropFirst(5).split(separator: "/", omittingEmptySubsequences: false)
+        return (parts.count == 2 && parts[0] == "api") || (parts.count == 3 && parts[0] == "apis")
+    }
+
     /// A group or version name as a path segment: DNS-like characters only (never `..`, `?`, `%`).
     private static func isPathSegment(_ s: String) -> Bool {
         !s.isEmpty && s != "." && s != ".." && s.utf8.allSatisfy { c in

@@ -153,6 +153,7 @@ public final class DiscoveryRefresher: Sendable {
                 guard case .success(let f) = result else { complete = false; continue }
                 if f.status == 200, put(DiscoveryDocuments.key(path), f) { stored += 1 }
             }
+            if !legacy.isEmpty && !groups.isEmpty { prune(keeping: lists) }
             let asks = known.withLock { $0 }.sorted { ($0.path, $0.accept) < ($1.path, $1.accept) }
             let (n, ok) = await fetchOpenAPI(asks, fetch: fetch)
             stored += n
@@ -161,6 +162,20 @@ public final class DiscoveryRefresher: Sendable {
         cache.metrics.discoveryRefreshed(complete: complete)
         cache.logger.info("discovery refreshed", metadata: ["documents": "\(stored)", "complete": "\(complete)"])
         return complete
+    }
+
+    /// Forgets the resource lists of group versions the apiserver no longer serves (a CRD
+    /// deleted, an API version turned off): offline they would still answer 200.
+    private func prune(keeping lists: [String]) {
+        do {
+            let keep = Set(lists.map(DiscoveryDocuments.key))
+            let stale = try cache.store.documentKeys(prefix: "doc:/ap").filter {
+                DiscoveryDocuments.isResourceListKey($0) && !keep.contains($0)
+            }
+            try cache.store.deleteDocuments(keys: stale)
+        } catch {
+            cache.logger.warning("could not forget stale discovery documents", metadata: ["error": "\(error)"])
+        }
     }
 
     /// OpenAPI documents one at a time (each is megabytes in memory while it is stored).

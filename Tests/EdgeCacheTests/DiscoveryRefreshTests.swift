@@ -1,3 +1,4 @@
+import CacheStore
 @testable import EdgeCache
 import Filters
 import NIOHTTP1
@@ -58,8 +59,12 @@ struct DiscoveryRefreshTests {
             let refresher = cache.discoveryRefresher(Self.settings)
             #expect(await refresher.refresh(fetch: upstream.fetch))
             #expect(upstream.maxInFlight.load(ordering: .relaxed) <= 2, "bounded concurrency")
+            // a group version the apiserver no longer lists is forgotten; a group's own document stays
+            try cache.store.putDocument(key: "doc:/apis/gone.example.com/v1", StoredDocument(contentType: "application/json", body: Array("{}".utf8)))
+            try cache.store.putDocument(key: "doc:/apis/apps", StoredDocument(contentType: "application/json", body: Array("{}".utf8)))
+            #expect(await refresher.refresh(fetch: upstream.fetch))
             let keys = try cache.store.documentKeys(prefix: "doc:")
-            #expect(keys == Self.documents.keys.map { "doc:" + $0 }.sorted())
+            #expect(keys == (Self.documents.keys.map { "doc:" + $0 } + ["doc:/apis/apps"]).sorted())
             #expect(cache.dialect.selectorStyle == .legacy, "/version taught the apiserver's dialect")
 
             cluster.link = .down

@@ -48,6 +48,22 @@ struct NarrowerScopeTests {
         }
     }
 
+    @Test func aScopePinnedToOneNameAnswersItsGetWith404() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            // kubelet lists its own node with `metadata.name=NODE`; here a configmap that is gone
+            let pinned = "/api/v1/namespaces/demo/configmaps?fieldSelector=metadata.name%3Dgone"
+            cluster.route(pinned, .json(configMapList(rv: 300, items: [])))
+            let c = try await h.client()
+            #expect(try await c.request(.GET, pinned).status == 200)
+            #expect(await waitUntil { ((try? cache.store.scopes(gvr: "/v1/configmaps")) ?? []).contains { $0.complete } })
+            cluster.link = .down
+            let gone = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps/gone")
+            #expect(gone.status == 404)
+            #expect(gone.bodyString.contains(#""reason":"NotFound""#))
+            await c.close()
+        }
+    }
+
     @Test func scopesThatMayMissObjectsStillAnswer503() async throws {
         try await withCachedProxy { h, cluster, cache in
             try await warmAndCut(h, cluster, cache)

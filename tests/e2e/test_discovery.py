@@ -114,6 +114,15 @@ def test_first_kubectl_on_the_node_works_offline(lab, world, cut, tmp_path):
     assert metric(p, 'outpost_cache_answers_total{kind="discovery"}') - before >= 2 * 20, "discovery came from the cache"
 
 
+def test_first_kubectl_explain_works_offline(cut, tmp_path):
+    """kubectl explain asks /openapi/v3 (the 1.20 apiserver has none: 404 online, 503 offline) and falls
+    back to /openapi/v2 in protobuf, which a client asked once before the cut."""
+    p, _, _ = cut
+    r = fresh_kubectl(p, tmp_path, "explain", "pods.spec.nodeName")
+    assert r.returncode == 0, f"rc={r.returncode}\n{r.stdout}\n{r.stderr}"
+    assert "nodeName" in r.stdout and "KIND:" in r.stdout
+
+
 @pytest.mark.parametrize("path", ["/version", "/api", "/api/v1", "/apis", "/apis/apps/v1", "/apis/coordination.k8s.io/v1"])
 def test_discovery_offline_keeps_the_apiservers_content_type(lab, cut, path):
     p, _, _ = cut
