@@ -21,9 +21,11 @@ extension CacheStore {
                 defer { st.reset() }
                 try st.bind(1, key)
                 try st.bind(2, doc.contentType)
-                try st.bind(3, doc.body)
                 try st.bind(4, now())
-                try st.run()
+                try doc.body.withUnsafeBytes { body in
+                    try st.bindWithoutCopy(3, body)
+                    try st.run()
+                }
             }
         }
     }

@@ -128,6 +128,7 @@ public final class DiscoveryRefresher: Sendable {
 
     /// One full refresh. Returns false when a transport error cut it short (a retry may follow).
     func refresh(fetch: @escaping Fetch) async -> Bool {
+        let started = ContinuousClock.now
         let discovery = cache.config.cache.discovery
         let roots = discovery ? ["/version", "/api", "/apis"] : ["/version"]
         var complete = true
@@ -160,7 +161,8 @@ public final class DiscoveryRefresher: Sendable {
             complete = complete && ok
         }
         cache.metrics.discoveryRefreshed(complete: complete)
-        cache.logger.info("discovery refreshed", metadata: ["documents": "\(stored)", "complete": "\(complete)"])
+        cache.logger.info("discovery refreshed", metadata: [
+            "documents": "\(stored)", "complete": "\(complete)", "took": "\(ContinuousClock.now - started)"])
         return complete
     }
 

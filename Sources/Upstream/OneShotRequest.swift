@@ -95,6 +95,11 @@ final class OneShotHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let h):
             if h.status.code >= 100 && h.status.code < 200 { return }
             head = h
+            // A large body announced by its length (an OpenAPI document) is gathered in one
+            // allocation instead of doubling its way there.
+            if let n = h.headers.first(name: "content-length").flatMap(Int.init), n > 65536, n <= maxBody {
+                body = context.channel.allocator.buffer(capacity: n)
+            }
         case .body(var b):
             if (body?.readableBytes ?? 0) + b.readableBytes > maxBody {
                 finish(context: context, .failure(OneShotError.bodyTooLarge))
