@@ -1,7 +1,8 @@
-import EdgeCache
+@testable import EdgeCache
 import Filters
 import NIOHTTP1
 import OutpostTesting
+import Selectors
 import Testing
 
 /// Offline, a list or watch whose own scope was never cached is answered from a complete scope
@@ -78,5 +79,22 @@ struct NarrowerScopeTests {
             }
             await c.close()
         }
+    }
+}
+
+/// The scope key is the contract between a stored scope and the coverage check: every key a
+/// selection writes must read back as the same selectors.
+@Suite struct ScopeKeyTests {
+    @Test(arguments: [
+        ("", ""), ("app=web", ""), ("", "spec.nodeName=n1"), ("app in (web,db),!tier,x!=y,n>3", "spec.nodeName=n1,status.phase!=Failed"),
+        ("!service.kubernetes.io/headless,!service.kubernetes.io/service-proxy-name", ""),
+        ("a", "metadata.name=x\\,y\\=z;w"),
+    ])
+    func keysReadBack(_ labels: String, _ fields: String) throws {
+        let support = FieldLabelSupport.forResource(group: "", resource: "pods")
+        let selection = try Selection(labelSelector: labels, fieldSelector: fields, support: support, style: .fieldPath)
+        let back = try #require(ScopeCoverage.selection(ofKey: selection.key))
+        #expect(back.labels == selection.labels)
+        #expect(back.fields == selection.fields)
     }
 }
