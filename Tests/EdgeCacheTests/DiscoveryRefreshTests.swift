@@ -43,13 +43,16 @@ struct DiscoveryRefreshTests {
             if fail { throw CancellationError() }
             if path == "/openapi/v2" {
                 return accept.contains("protobuf")
-                    ? .init(status: 200, contentType: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", body: Array("PB".utf8))
+                    ? .init(status: 200, contentType: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", body: DiscoveryRefreshTests.bigDocument)
                     : .init(status: 200, contentType: "application/json", body: Array(#"{"swagger":"2.0"}"#.utf8))
             }
             guard let body = DiscoveryRefreshTests.documents[path] else { return .init(status: 404, contentType: "application/json", body: Array("{}".utf8)) }
             return .init(status: 200, contentType: "application/json", body: Array(body.utf8))
         }
     }
+
+    /// Larger than an offline answer's slice: it is streamed in several.
+    static let bigDocument: [UInt8] = (0..<(600 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
 
     static let settings = DiscoveryRefresher.Settings(startJitter: .zero, recoveryJitter: .zero, concurrency: 2, retryDelays: [])
 
@@ -125,7 +128,7 @@ struct DiscoveryRefreshTests {
             let offline = try await c.request(.GET, "/openapi/v2", headers: [("Accept", proto)])
             #expect(offline.status == 200)
             #expect(offline.header("content-type") == proto)
-            #expect(offline.bodyString == "PB")
+            #expect(offline.body == Self.bigDocument, "the whole document, streamed in slices")
             // never asked as JSON: unknown offline
             let json = try await c.request(.GET, "/openapi/v2", headers: [("Accept", "application/json")])
             #expect(json.status == 503)
@@ -148,5 +151,24 @@ struct DiscoveryRefreshTests {
         #expect(DiscoveryDocuments.OpenAPIAsk(askedKey: "asked:/api accept=x") == nil)
         #expect(DiscoveryDocuments.isOpenAPI("/openapi/v3/apis/apps/v1"))
         #expect(!DiscoveryDocuments.isOpenAPI("/openapi/v2x"))
+    }
+}
+
+@Suite struct DocumentSliceTests {
+    @Test func slicesReadTheStoredBytesAndStopAtAReplacement() throws {
+        let dir = temporaryDirectory()
+        defer { removeDirectory(dir) }
+        let store = try CacheStore(directory: dir)
+        defer { store.close() }
+        let body = (0..<1000).map { UInt8(truncatingIfNeeded: $0) }
+        try store.putDocument(key: "doc:/openapi/v2 accept=x", StoredDocument(contentType: "application/octet-stream", body: body))
+        let h = try #require(try store.documentHandle(key: "doc:/openapi/v2 accept=x"))
+        #expect(h.length == 1000 && h.contentType == "application/octet-stream")
+        #expect(try store.documentSlice(h, offset: 0, count: 400) == Array(body[0..<400]))
+        #expect(try store.documentSlice(h, offset: 400, count: 600) == Array(body[400..<1000]))
+        #expect(try store.documentSlice(h, offset: 900, count: 200) == nil, "past the end")
+        try store.putDocument(key: "doc:/openapi/v2 accept=x", StoredDocument(contentType: "application/octet-stream", body: body))
+        #expect(try store.documentSlice(h, offset: 0, count: 10) == nil, "a new version is not read as the rest of the old one")
+        #expect(try store.documentHandle(key: "doc:/nothing") == nil)
     }
 }
