@@ -77,6 +77,16 @@ struct Statement {
         guard rc == SQLITE_OK else { throw connection.error(rc, "bind") }
     }
 
+    /// Binds `value` without SQLite's copy (a multi-megabyte document would be held twice). The
+    /// bytes must stay valid until the statement has run and been reset: bind and run inside the
+    /// same `withUnsafeBytes`.
+    func bindWithoutCopy(_ index: Int32, _ value: UnsafeRawBufferPointer) throws {
+        let rc = value.isEmpty
+            ? sqlite3_bind_zeroblob(handle, index, 0)
+            : sqlite3_bind_blob(handle, index, value.baseAddress, Int32(value.count), nil)
+        guard rc == SQLITE_OK else { throw connection.error(rc, "bind") }
+    }
+
     /// Steps once: true when a row is available, false when done; throws on any error.
     func step() throws -> Bool {
         if let fault = connection.faults, sqlite3_stmt_readonly(handle) == 0, let e = fault.next() { throw e }

@@ -11,6 +11,7 @@ public final class CacheMetrics: Sendable {
         var watchEventsDeduplicated = 0
         var localAnswers: [String: Int] = [:]
         var refusals: [String: Int] = [:]
+        var discoveryRefreshes: [String: Int] = [:]
     }
 
     private let counts = Mutex(Counts())
@@ -24,6 +25,9 @@ public final class CacheMetrics: Sendable {
     func answered(_ kind: String) { counts.withLock { $0.localAnswers[kind, default: 0] += 1 } }
     /// A local answer refused because the apiserver had not allowed the caller the access.
     func refused(_ reason: String) { counts.withLock { $0.refusals[reason, default: 0] += 1 } }
+
+    /// A discovery refresh ended (`complete`: every document was fetched).
+    func discoveryRefreshed(complete: Bool) { counts.withLock { $0.discoveryRefreshes[complete ? "complete" : "partial", default: 0] += 1 } }
 
     /// Prometheus samples: (name with labels, type, help, value).
     func samples() -> [(name: String, type: String, help: String, value: Double)] {
@@ -42,6 +46,10 @@ public final class CacheMetrics: Sendable {
         for (reason, n) in c.refusals.sorted(by: { $0.key < $1.key }) {
             out.append(("outpost_cache_refusals_total{reason=\"\(reason)\"}", "counter",
                         "Cached answers refused: the apiserver had not allowed the caller that access while reachable.", Double(n)))
+        }
+        for (result, n) in c.discoveryRefreshes.sorted(by: { $0.key < $1.key }) {
+            out.append(("outpost_discovery_refreshes_total{result=\"\(result)\"}", "counter",
+                        "Discovery refreshes Outpost ran by itself (at start and after outages), by result.", Double(n)))
         }
         return out
     }

@@ -33,6 +33,8 @@ struct CacheRouter: RequestRouter {
             return documentPlan(head, path: info.path)
         case .nonResource where info.path == "/version":
             return documentPlan(head, path: info.path)
+        case .nonResource where DiscoveryDocuments.isOpenAPI(info.path):
+            return openAPIPlan(head, path: info.path)
         case .nonResource:
             return RequestPlan(head: head)
         case .resource:
@@ -50,6 +52,18 @@ struct CacheRouter: RequestRouter {
         let key = "doc:" + path
         let c = cache
         return RequestPlan(head: h, interceptor: DocumentTee(key: key, writer: c.writer, dialect: path == "/version" ? c.dialect : nil),
+                           localResponder: { DocumentAnswer(key: key, reader: c.reader, metrics: c.metrics) })
+    }
+
+    /// An OpenAPI document passes as negotiated (kubectl asks protobuf); its first 200 makes
+    /// the refresher fetch and keep it in that form, and offline it is answered from there.
+    private func openAPIPlan(_ head: HTTPRequestHead, path: String) -> RequestPlan {
+        guard cache.config.cache.discovery, head.method == .GET, let refresher = cache.runningDiscoveryRefresher else {
+            return RequestPlan(head: head)
+        }
+        let ask = DiscoveryDocuments.OpenAPIAsk(path: path, accept: head.headers["accept"].joined(separator: ","))
+        let key = ask.documentKey, c = cache
+        return RequestPlan(head: head, interceptor: OpenAPIAskTee(ask: ask, refresher: refresher),
                            localResponder: { DocumentAnswer(key: key, reader: c.reader, metrics: c.metrics) })
     }
 

@@ -30,6 +30,7 @@ public final class EdgeCache: Sendable {
     let bookmarkInterval: TimeAmount
     let logger: Logger
     private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
+    private let discoveryBox = Mutex<DiscoveryRefresher?>(nil)
 
     /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
     /// `writeQueueBudget`: bytes of cache work that may wait for the writer thread; past half of
@@ -147,6 +148,19 @@ public final class EdgeCache: Sendable {
         syncBox.withLock { $0 = engine }
         engine.start()
     }
+
+    /// The refresher that keeps discovery cached (made once; the executable runs it as a service).
+    public func discoveryRefresher(_ settings: DiscoveryRefresher.Settings = .init()) -> DiscoveryRefresher {
+        discoveryBox.withLock { box in
+            if let r = box { return r }
+            let r = DiscoveryRefresher(cache: self, settings: settings)
+            box = r
+            return r
+        }
+    }
+
+    /// The refresher, once made: clients' OpenAPI asks are handed to it.
+    var runningDiscoveryRefresher: DiscoveryRefresher? { discoveryBox.withLock { $0 } }
 
     /// The proxy's request router (tees and local answers).
     public var router: any RequestRouter { CacheRouter(cache: self) }

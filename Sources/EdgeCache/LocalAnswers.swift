@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import OutpostProxy
+import Selectors
 
 /// Shared by the cache-backed answers.
 struct AnswerContext: Sendable {
@@ -22,11 +23,16 @@ struct AnswerContext: Sendable {
 }
 
 extension AnswerContext {
-    /// The complete scope that answers (namespace, `selector`), unless the cache lost a write of
-    /// the resource that is not yet recorded on disk (see `ScopeTrust`). Call on the reader thread.
+    /// The complete scope that answers (namespace, `selector`): its own, an all-namespace or
+    /// unselected one, or else any complete scope whose selection contains it (`ScopeCoverage`);
+    /// none when the cache lost a write of the resource that is not yet recorded on disk (see
+    /// `ScopeTrust`). Call on the reader thread.
     func coveringScope(_ store: CacheStore, selector: String) throws -> ScopeInfo? {
         guard trust.trusts(collection.gvr) else { return nil }
-        let scope = try store.coveringScope(gvr: collection.gvr, namespace: namespace, selector: selector)
+        var scope = try store.coveringScope(gvr: collection.gvr, namespace: namespace, selector: selector)
+        if scope == nil {
+            scope = ScopeCoverage.covering(try store.scopes(gvr: collection.gvr), namespace: namespace, selectionKey: selector)
+        }
         // Checked again after the read: a loss recorded meanwhile wins.
         return trust.trusts(collection.gvr) ? scope : nil
     }
@@ -125,7 +131,9 @@ final class GetAnswer: LocalResponder {
                 case .protobuf: return .found(ProtoObjectWriter.encode(typeMeta: kinds.typeMeta, message: body), .protobuf)
                 }
             }
-            if try ctx.coveringScope(store, selector: "") != nil {
+            // Any complete scope that holds every object of this name answers "it does not exist"
+            // (kubelet's `metadata.name=NODE` list knows whether its node is there).
+            if try ctx.coveringScope(store, selector: "f:metadata.name=" + FieldSelector.escapeValue(name)) != nil {
                 return .notFound
             }
             return .unknown
@@ -156,12 +164,14 @@ final class GetAnswer: LocalResponder {
     func cancel() { cancelled = true }
 }
 
-/// A cached discovery document, or 503.
+/// A cached discovery or OpenAPI document, or 503. Streamed in slices as the client takes them:
+/// an OpenAPI document is megabytes.
 final class DocumentAnswer: LocalResponder {
     private let key: String
     private let reader: CacheReader
     private let metrics: CacheMetrics
     private var cancelled = false
+    static let sliceSize = 256 << 10
 
     init(key: String, reader: CacheReader, metrics: CacheMetrics) {
         self.key = key
@@ -172,17 +182,39 @@ final class DocumentAnswer: LocalResponder {
     func start(_ writer: LocalResponseWriter) {
         let key = self.key
         metrics.answered("discovery")
-        reader.run(on: writer.eventLoop) { try $0.document(key: key) }.assumeIsolated().whenComplete { [self] result in
+        reader.run(on: writer.eventLoop) { try $0.documentHandle(key: key) }.assumeIsolated().whenComplete { [self] result in
             guard !cancelled else { return }
             guard case .success(let doc?) = result else {
                 writer.finish(with: .unavailable("the apiserver is unreachable and \(key) was never cached"))
                 return
             }
             var head = LocalResponseWriter.streamingHead(contentType: doc.contentType)
-            head.headers.add(name: "Content-Length", value: String(doc.body.count))
+            head.headers.add(name: "Content-Length", value: String(doc.length))
             writer.head(head)
-            writer.body(ByteBuffer(bytes: doc.body))
+            send(doc, from: 0, to: writer)
+        }
+    }
+
+    /// The next slice once the client has room; a document replaced meanwhile (a refresh) or a
+    /// read error cuts the response (its length was announced: a short one would look whole).
+    private func send(_ doc: DocumentHandle, from offset: Int, to writer: LocalResponseWriter) {
+        guard offset < doc.length else {
             writer.end()
+            return
+        }
+        let count = min(Self.sliceSize, doc.length - offset), reader = self.reader
+        writer.whenWritable { [self] in
+            guard !cancelled else { return }
+            reader.run(on: writer.eventLoop) { try $0.documentSlice(doc, offset: offset, count: count) }
+                .assumeIsolated().whenComplete { [self] result in
+                    guard !cancelled else { return }
+                    guard case .success(let bytes?) = result else {
+                        writer.abort()
+                        return
+                    }
+                    writer.body(ByteBuffer(bytes: bytes))
+                    send(doc, from: offset + count, to: writer)
+                }
         }
     }
 

@@ -158,3 +158,24 @@ final class DocumentTee: ResponseInterceptor {
 
     func abort() {}
 }
+
+/// Sees a client's OpenAPI answer pass untouched (it may be gzip, megabytes) and, on a 200, hands
+/// the ask to the refresher, which fetches and keeps the document in the negotiated form.
+final class OpenAPIAskTee: ResponseInterceptor {
+    private let ask: DiscoveryDocuments.OpenAPIAsk
+    private let refresher: DiscoveryRefresher
+
+    init(ask: DiscoveryDocuments.OpenAPIAsk, refresher: DiscoveryRefresher) {
+        self.ask = ask
+        self.refresher = refresher
+    }
+
+    func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
+        if head.status.code == 200 { refresher.asked(ask) }
+        sink.sendHead(head)
+    }
+
+    func body(_ buffer: ByteBuffer, to sink: ResponseSink) { sink.sendBody(buffer) }
+    func end(to sink: ResponseSink) {}
+    func abort() {}
+}

@@ -26,7 +26,9 @@ public enum OneShotError: Error, CustomStringConvertible {
 extension UpstreamPool {
     /// GET `path` (relative to the server's base path) and collect the response, failing after
     /// `timeout`. The connection goes back to the pool only when the exchange ended cleanly.
-    public func get(_ path: String, on loop: EventLoop, timeout: TimeAmount, maxBody: Int = 1 << 20) -> EventLoopFuture<OneShotResponse> {
+    /// `accept`: the Accept header sent (an OpenAPI document is negotiated by it).
+    public func get(_ path: String, on loop: EventLoop, timeout: TimeAmount, maxBody: Int = 1 << 20,
+                    accept: String = "application/json, */*") -> EventLoopFuture<OneShotResponse> {
         let promise = loop.makePromise(of: OneShotResponse.self)
         let config = connector.configuration
         loop.execute {
@@ -40,7 +42,7 @@ extension UpstreamPool {
                     let channel = lease.channel
                     var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: config.basePath + path)
                     head.headers.add(name: "Host", value: config.hostHeader)
-                    head.headers.add(name: "Accept", value: "application/json, */*")
+                    head.headers.add(name: "Accept", value: accept)
                     head.headers.add(name: "User-Agent", value: "outpost")
                     if let auth = config.credentials.authorizationHeader() {
                         head.headers.add(name: "Authorization", value: auth)
@@ -93,6 +95,11 @@ final class OneShotHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let h):
             if h.status.code >= 100 && h.status.code < 200 { return }
             head = h
+            // A large body announced by its length (an OpenAPI document) is gathered in one
+            // allocation instead of doubling its way there.
+            if let n = h.headers.first(name: "content-length").flatMap(Int.init), n > 65536, n <= maxBody {
+                body = context.channel.allocator.buffer(capacity: n)
+            }
         case .body(var b):
             if (body?.readableBytes ?? 0) + b.readableBytes > maxBody {
                 finish(context: context, .failure(OneShotError.bodyTooLarge))

@@ -63,18 +63,17 @@ struct Serve {
         let pool = UpstreamPool(connector: connector)
         let health = UpstreamHealth()
         let metrics = ProxyMetrics()
+        // Fetches /version (the apiserver's dialect) and discovery at start and after every outage.
+        let discovery = cache.edgeCache.map { DiscoveryService(refresher: $0.discoveryRefresher(), pool: pool, loop: group.next(), health: health) }
         health.onTransition { t in
             switch t {
             case .becameOnline:
                 logger.info("apiserver reachable")
-                pool.get("/version", on: group.next(), timeout: .seconds(5)).whenSuccess { r in
-                    guard r.status == .ok else { return }
-                    cache.learnVersion(Array(r.body.readableBytesView),
-                                       contentType: r.headers.first(name: "content-type") ?? "application/json")
-                }
+                discovery?.refresher.upstreamOnline()
                 metrics.healthTransition("online")
             case .becameOffline(let reason):
                 logger.warning("apiserver unreachable", metadata: ["reason": "\(reason)"])
+                discovery?.refresher.upstreamOffline()
                 metrics.healthTransition("offline")
             case .recovered:
                 logger.info("apiserver answering again after failed requests")
@@ -113,7 +112,8 @@ struct Serve {
 
         let services = ServiceGroup(
             configuration: .init(
-                services: [.init(service: probe), .init(service: admin), .init(service: proxy)],
+                services: [.init(service: probe), .init(service: admin), .init(service: proxy)]
+                    + (discovery.map { [ServiceGroupConfiguration.ServiceConfiguration(service: $0)] } ?? []),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         // Once start-up and the first exchanges have run (3 s), again after a minute and then
