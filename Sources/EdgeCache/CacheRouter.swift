@@ -1,6 +1,7 @@
 import Filters
 import KubeRequest
 import NIOHTTP1
+import OfflineAccess
 import OutpostProxy
 
 /// Plans each request for the cache: which tee sees the forwarded response and which local
@@ -13,6 +14,11 @@ struct CacheRouter: RequestRouter {
     func plan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
         let plan = ungatedPlan(head, info: info)
         guard let info, plan.localResponder != nil else { return plan }
+        // A create's local answer checks the caller itself, once the body names the object
+        // (CreateAnswer); its online answers are recorded like any other.
+        if plan.localAnswerOnlyOffline {
+            return cache.access.recorded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+        }
         return cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
     }
 
@@ -124,7 +130,19 @@ struct CacheRouter: RequestRouter {
             guard cached else { return RequestPlan(head: head) }
             var h = head
             h.headers.remove(name: "accept-encoding")
-            return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .write, name: info.name))
+            let objectTee = ObjectTee(ctx: tee, purpose: .write, name: info.name)
+            guard info.verb == .create, head.method == .POST else { return RequestPlan(head: h, interceptor: objectTee) }
+            // Offline, a create of a cached object is the apiserver's 409 (CreateAnswer).
+            let gate = cache.access, create = AccessGate.access(info)
+            let mayConfirm: @Sendable (String) -> Bool = { name in
+                let caller = gate.identity(of: head)
+                let get = Access(verb: "get", group: create.group, resource: create.resource, namespace: create.namespace, name: name)
+                return gate.decide(caller, create) == .allow && gate.decide(caller, get) == .allow
+            }
+            let contentType = head.headers.first(name: "content-type")
+            return RequestPlan(head: h, interceptor: objectTee,
+                               localResponder: { CreateAnswer(ctx: answers, requestContentType: contentType, mayConfirm: mayConfirm) },
+                               localAnswerOnlyOffline: true)
         case .delete:
             guard cached else { return RequestPlan(head: head) }
             var h = head
