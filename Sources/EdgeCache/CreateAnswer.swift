@@ -25,7 +25,9 @@ final class CreateAnswer: LocalResponder {
     private var overflow = false
     private var writer: LocalResponseWriter?
     private var cancelled = false
-    static let maxBody = 1 << 20
+    /// Bodies are held only to read the name; a Node or Pod is a few KiB. Larger ones get the 503
+    /// (honest), so thousands of offline uploads cannot hold more than 64 KiB each.
+    static let maxBody = 64 << 10
 
     init(ctx: AnswerContext, requestContentType: String?, mayConfirm: @escaping @Sendable (_ name: String) -> Bool) {
         self.ctx = ctx

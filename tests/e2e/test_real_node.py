@@ -46,6 +46,18 @@ def kubemark(lab):
     return KUBEMARK
 
 
+_private_tmp = None
+
+
+def private_tmp_works():
+    global _private_tmp
+    if _private_tmp is None:
+        r = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", "mount --bind /tmp /tmp"],
+                           stdin=subprocess.DEVNULL, capture_output=True)
+        _private_tmp = r.returncode == 0
+    return _private_tmp
+
+
 class Hollow:
     """One kubemark process (`--morph=kubelet` or `proxy`) against an Outpost, its log in `log`."""
 
@@ -62,9 +74,14 @@ class Hollow:
         args = [str(self.binary), f"--morph={self.morph}", f"--name={self.node}", "--kubeconfig=/tmp/kubeconfig", "--v=2"]
         if self.morph == "kubelet":
             args += [f"--kubelet-port={free_port()}", "--kubelet-read-only-port=0"]
-        # /tmp of its own: the fake runtime's socket and the kubelet's root dir live there.
-        cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
-               'mount --bind "$0" /tmp && cd /tmp && exec "$@"', str(self.tmp), *args]
+        # /tmp of its own: the fake runtime's socket and the kubelet's root dir live there. Without
+        # mount namespaces (no privilege) it shares the machine's /tmp: one hollow kubelet at a time.
+        if private_tmp_works():
+            cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   'mount --bind "$0" /tmp && cd /tmp && exec "$@"', str(self.tmp), *args]
+        else:
+            args[3] = f"--kubeconfig={self.tmp / 'kubeconfig'}"
+            cmd = args
         self._logf = open(self.log, "ab")
         self._logf.write(f"### {' '.join(args)}\n".encode())
         self._logf.flush()
@@ -72,7 +89,8 @@ class Hollow:
         self.started = time.monotonic()
         self.offset = self.log.stat().st_size
         self.proc = subprocess.Popen(cmd, stdout=self._logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+                                     start_new_session=True, cwd=self.tmp,
+                                     env={**os.environ, "TMPDIR": "/tmp" if private_tmp_works() else str(self.tmp)})
         return self
 
     def alive(self):
@@ -104,17 +122,14 @@ class Hollow:
 
 
 def started_pods(kubelet):
-    """Pods (namespace, name) whose containers kubelet's PLEG saw start in this run, with the
-    earliest klog timestamp seen."""
-    seen, first = set(), None
+    """Pods (namespace, name) whose containers kubelet's PLEG saw start in this run -> seconds from
+    the process start to the first such event of each (klog's own timestamps)."""
+    seen = {}
     for line in kubelet.lines():
         m = PLEG_STARTED.search(line)
-        if m:
-            seen.add((m[2], m[1]))
-            t = kubelet.klog_seconds_since_start(line)
-            if t is not None and (first is None or t < first):
-                first = t
-    return seen, first
+        if m and (m[2], m[1]) not in seen:
+            seen[(m[2], m[1])] = kubelet.klog_seconds_since_start(line)
+    return seen
 
 
 def informer_failures(h):
@@ -205,11 +220,12 @@ def test_hollow_node_reboots_into_an_outage(lab, kubemark, proxy_factory, ns_fac
 
         def every_pod_started():
             assert kubelet.alive(), f"kubelet exited offline:\n{tail(kubelet.log, 30)}"
-            return len(started_pods(kubelet)[0]) == PODS
+            return len(started_pods(kubelet)) == PODS
         wait_until(every_pod_started, 45, interval=0.05, what=f"the restarted kubelet to start all {PODS} pods offline")
-        seen, first = started_pods(kubelet)
-        assert seen == {(ns, name) for name in before}, seen
-        assert first is not None and first > 0, first
+        started = started_pods(kubelet)
+        assert set(started) == {(ns, name) for name in before}, started
+        assert all(t is not None and t > 0 for t in started.values()), started
+        first, last = min(started.values()), max(started.values())
         # kubelet re-registered offline: its create of the Node got 409 from the cache, the node came from it
         wait_until(lambda: any(f"Node {node} was previously registered" in l for l in kubelet.lines()), 20,
                    what="kubelet to re-register its node offline (409 AlreadyExists, then the cached node)")
@@ -222,12 +238,12 @@ def test_hollow_node_reboots_into_an_outage(lab, kubemark, proxy_factory, ns_fac
         assert not failures, "informers failed offline:\n" + "\n".join(failures[:10])
         assert kubelet.alive() and proxy.alive()
         with capsys.disabled():
-            print(f"\n[real node] offline, kubelet start -> first pod running: {first:.2f} s "
-                  f"(all {PODS} started within {time.monotonic() - kubelet.started:.1f} s of start incl. checks)")
+            print(f"\n[real node] offline, kubelet start -> first pod running: {first:.2f} s, all {PODS}: {last:.2f} s")
         record_property("offline_kubelet_start_to_first_pod_s", round(first, 3))
+        record_property("offline_kubelet_start_to_all_pods_s", round(last, 3))
         with open(Path(workdir) / "real-node-timings.txt", "a") as f:
             f.write(f"{datetime.datetime.now(datetime.timezone.utc).isoformat()} offline kubelet start -> first pod running "
-                    f"{first:.3f} s\n")
+                    f"{first:.3f} s, all {PODS} {last:.3f} s\n")
 
         # ------------------------------------------------------------------ the link returns
         relay.set_mode("pass")
