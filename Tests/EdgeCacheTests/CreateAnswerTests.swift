@@ -112,6 +112,26 @@ struct OfflineCreateTests {
         }
     }
 
+    /// While the apiserver is not yet judged offline, a create is the apiserver's to answer: the
+    /// cached object never stands in as a fallback (the apiserver may have acted on the request).
+    @Test func noFallbackWhileNotJudgedOffline() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.path, .json(configMapList(rv: 100, items: [configMap("a", rv: 10)])))
+            cluster.authorize { r in
+                r.method == "POST" ? .json(configMap("made", rv: 20, kindAndVersion: true), status: 201) : nil
+            }
+            let c = try await h.client()
+            #expect(try await c.request(.GET, Self.path).status == 200)
+            #expect(try await c.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("made")).status == 201)
+            #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) >= 2 })
+            cluster.link = .down
+            let first = try await c.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("a"))
+            #expect(first.status != 409 && first.status >= 500, "the first failure is the apiserver's to report, not the cache's")
+            #expect(!first.bodyString.contains("AlreadyExists"))
+            await c.close()
+        }
+    }
+
     @Test func aCallerNeverAllowedToCreateGets503() async throws {
         try await withCachedProxy { h, cluster, cache in
             cluster.route(Self.path, .json(configMapList(rv: 100, items: [configMap("a", rv: 10)])))
