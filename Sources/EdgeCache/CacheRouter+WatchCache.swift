@@ -33,8 +33,11 @@ extension CacheRouter {
             guard namespace.isEmpty else { return .forward(handover: nil) }
             namespace = ""
         }
-        if !namespace.isEmpty && Self.clusterScoped.contains(collection.groupResource) { return .forward(handover: nil) }
-        guard cache.config.cache.resources.contains(collection.groupResource) else { return .forward(handover: nil) }
+        // As for the forwarding path: nothing of a resource whose scope is unknown under a
+        // namespace path, and a cluster-scoped one there is no route.
+        let resourceScope = cache.scopes.scope(of: collection.groupResource)
+        guard cache.config.cache.caches(collection.groupResource),
+              namespace.isEmpty || resourceScope == .namespaced else { return .forward(handover: nil) }
         let watch = info.verb == .watch
         // A watch by name (`/watch/.../NAME`) is a scope of one; leave it to the forwarding path.
         if watch && info.parts.count >= 2 { return .forward(handover: nil) }

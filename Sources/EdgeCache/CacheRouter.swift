@@ -1,6 +1,7 @@
 import Filters
 import KubeRequest
 import NIOHTTP1
+import OfflineAccess
 import OutpostProxy
 
 /// Plans each request for the cache: which tee sees the forwarded response and which local
@@ -20,7 +21,12 @@ struct CacheRouter: RequestRouter {
         }
         var plan = ungatedPlan(head, info: info)
         if let info, plan.localResponder != nil {
-            plan = cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+            let identity = cache.access.identity(of: head), access = AccessGate.access(info)
+            // A create's local answer checks the caller itself, once the body names the object
+            // (CreateAnswer); its online answers are recorded like any other.
+            plan = plan.localAnswerOnlyOffline
+                ? cache.access.recorded(plan, identity: identity, access: access)
+                : cache.access.guarded(plan, identity: identity, access: access)
         }
         if let handover { plan.interceptor = WatchHandover(inner: plan.interceptor, hub: handover) }
         return plan
@@ -51,7 +57,7 @@ struct CacheRouter: RequestRouter {
         h.headers.remove(name: "accept-encoding")
         let key = "doc:" + path
         let c = cache
-        return RequestPlan(head: h, interceptor: DocumentTee(key: key, writer: c.writer, dialect: path == "/version" ? c.dialect : nil),
+        return RequestPlan(head: h, interceptor: DocumentTee(key: key, writer: c.writer, dialect: path == "/version" ? c.dialect : nil, scopes: c.scopes),
                            localResponder: { DocumentAnswer(key: key, reader: c.reader, metrics: c.metrics) })
     }
 
@@ -79,9 +85,12 @@ struct CacheRouter: RequestRouter {
             guard info.namespace.isEmpty || info.namespace == info.name else { return RequestPlan(head: head) }
             info.namespace = ""
         }
-        // A cluster-scoped resource under a namespace path is no route either (404 upstream).
-        if !info.namespace.isEmpty && Self.clusterScoped.contains(collection.groupResource) { return RequestPlan(head: head) }
-        let cached = cache.config.cache.resources.contains(collection.groupResource)
+        // A cluster-scoped resource under a namespace path is no route either (404 upstream); one
+        // whose scope is unknown (a custom resource whose discovery was never seen) is not cached
+        // under a namespace path, where a cached answer could be wrong.
+        let scope = cache.scopes.scope(of: collection.groupResource)
+        if !info.namespace.isEmpty && scope == .cluster { return RequestPlan(head: head) }
+        let cached = cache.config.cache.caches(collection.groupResource) && (info.namespace.isEmpty || scope == .namespaced)
         let filter = cache.config.filters.filter(for: collection.groupResource)
         guard cached || filter != nil else { return RequestPlan(head: head) }
         // A Table or metadata-only ask of an unfiltered resource passes through as asked: its rows
@@ -145,7 +154,19 @@ struct CacheRouter: RequestRouter {
             guard cached else { return RequestPlan(head: head) }
             var h = head
             h.headers.remove(name: "accept-encoding")
-            return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .write, name: info.name))
+            let objectTee = ObjectTee(ctx: tee, purpose: .write, name: info.name)
+            guard info.verb == .create, head.method == .POST else { return RequestPlan(head: h, interceptor: objectTee) }
+            // Offline, a create of a cached object is the apiserver's 409 (CreateAnswer).
+            let gate = cache.access, create = AccessGate.access(info)
+            let mayConfirm: @Sendable (String) -> Bool = { name in
+                let caller = gate.identity(of: head)
+                let get = Access(verb: "get", group: create.group, resource: create.resource, namespace: create.namespace, name: name)
+                return gate.decide(caller, create) == .allow && gate.decide(caller, get) == .allow
+            }
+            let contentType = head.headers.first(name: "content-type")
+            return RequestPlan(head: h, interceptor: objectTee,
+                               localResponder: { CreateAnswer(ctx: answers, requestContentType: contentType, mayConfirm: mayConfirm) },
+                               localAnswerOnlyOffline: true)
         case .delete:
             guard cached else { return RequestPlan(head: head) }
             var h = head
@@ -156,34 +177,14 @@ struct CacheRouter: RequestRouter {
         }
     }
 
-    /// The head forwarded for a teed read: uncompressed (the tee parses the body). Protobuf
-    /// (kubelet, client-go) passes as asked: the tee splits it too. A Table ask for a filtered
-    /// resource becomes a plain JSON list: the filter reads objects, not table rows.
-    /// Built-in cluster-scoped resources (namespaces are handled above: `/namespaces/NS` names one).
-    static let clusterScoped: Set<GroupResource> = [
-        .init(group: "", resource: "nodes"), .init(group: "", resource: "persistentvolumes"),
-        .init(group: "", resource: "componentstatuses"),
-        .init(group: "storage.k8s.io", resource: "storageclasses"), .init(group: "storage.k8s.io", resource: "csidrivers"),
-        .init(group: "storage.k8s.io", resource: "csinodes"), .init(group: "storage.k8s.io", resource: "volumeattachments"),
-        .init(group: "node.k8s.io", resource: "runtimeclasses"),
-        .init(group: "rbac.authorization.k8s.io", resource: "clusterroles"),
-        .init(group: "rbac.authorization.k8s.io", resource: "clusterrolebindings"),
-        .init(group: "scheduling.k8s.io", resource: "priorityclasses"),
-        .init(group: "apiextensions.k8s.io", resource: "customresourcedefinitions"),
-        .init(group: "apiregistration.k8s.io", resource: "apiservices"),
-        .init(group: "certificates.k8s.io", resource: "certificatesigningrequests"),
-        .init(group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations"),
-        .init(group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations"),
-        .init(group: "networking.k8s.io", resource: "ingressclasses"),
-        .init(group: "flowcontrol.apiserver.k8s.io", resource: "flowschemas"),
-        .init(group: "flowcontrol.apiserver.k8s.io", resource: "prioritylevelconfigurations"),
-    ]
-
     /// Whether the Accept asks for a Table or PartialObjectMetadata(List) (`;as=`), not objects.
     static func asksForAnotherShape(_ head: HTTPRequestHead) -> Bool {
         head.headers[canonicalForm: "accept"].contains { $0.lowercased().contains("as=") }
     }
 
+    /// The head forwarded for a teed read: uncompressed (the tee parses the body). Protobuf
+    /// (kubelet, client-go) passes as asked: the tee splits it too. A Table ask for a filtered
+    /// resource becomes a plain JSON list: the filter reads objects, not table rows.
     static func forwardedReadHead(_ head: HTTPRequestHead, filtered: Bool) -> HTTPRequestHead {
         var h = head
         h.headers.remove(name: "accept-encoding")

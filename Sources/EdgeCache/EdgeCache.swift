@@ -24,6 +24,8 @@ public final class EdgeCache: Sendable {
     let access: AccessGate
     let trust = ScopeTrust()
     let dialect = ApiserverDialect()
+    /// Which resources are namespaced (discovery, then the built-in table).
+    let scopes: ResourceScopes
     private let configBox: Mutex<OutpostConfig>
     /// The config in force (replaced by `reload`).
     public var config: OutpostConfig { configBox.withLock { $0 } }
@@ -31,6 +33,7 @@ public final class EdgeCache: Sendable {
     let logger: Logger
     private let indexers = Mutex<[GroupResource: ObjectIndexer]>([:])
     private let discoveryBox = Mutex<DiscoveryRefresher?>(nil)
+    static let maxIndexers = 1024
 
     /// Opens (or creates) the cache in `directory`. What was cached before is served at once.
     /// `writeQueueBudget`: bytes of cache work that may wait for the writer thread; past half of
@@ -81,6 +84,7 @@ public final class EdgeCache: Sendable {
         // Found corrupt while starting: the remembered callers went with the old file.
         if store.quarantines > 0 || store.recoveredCorruptFile != nil { access.fileReplaced() }
         kinds = KindRegistry(store: store)
+        scopes = ResourceScopes(store: store)
         reader = CacheReader(store: store, kinds: kinds)
         if let version = try? store.document(key: "doc:/version") { dialect.learn(versionDocument: version.body) }
         self.configBox = Mutex(config)
@@ -175,7 +179,9 @@ public final class EdgeCache: Sendable {
         let gr = c.groupResource
         if let i = indexers.withLock({ $0[gr] }) { return i }
         let i = ObjectIndexer(group: c.group, resource: c.resource)
-        indexers.withLock { $0[gr] = i }
+        // Every resource is cached by default, so a client naming made-up resources must not grow
+        // this map without bound: past the cap an indexer is built per request (cheap) instead.
+        indexers.withLock { if $0.count < Self.maxIndexers { $0[gr] = i } }
         return i
     }
 

@@ -121,13 +121,16 @@ final class DocumentTee: ResponseInterceptor {
     private let key: String
     private let writer: CacheWriter
     private let dialect: ApiserverDialect?
+    /// Learns resource scopes from APIResourceLists (`/api/v1`, `/apis/G/V`).
+    private let scopes: ResourceScopes?
     private var body: [UInt8] = []
     private var contentType: String?
 
-    init(key: String, writer: CacheWriter, dialect: ApiserverDialect?) {
+    init(key: String, writer: CacheWriter, dialect: ApiserverDialect?, scopes: ResourceScopes? = nil) {
         self.key = key
         self.writer = writer
         self.dialect = dialect
+        self.scopes = ResourceScopes.isResourceListKey(key) ? scopes : nil
     }
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
@@ -151,6 +154,7 @@ final class DocumentTee: ResponseInterceptor {
     func end(to sink: ResponseSink) {
         guard let ct = contentType, !body.isEmpty else { return }
         dialect?.learn(versionDocument: body)
+        scopes?.learn(resourceList: body)
         let doc = StoredDocument(contentType: ct, body: body)
         let key = self.key
         writer.submit(cost: body.count, "document \(key)") { try $0.putDocument(key: key, doc) }

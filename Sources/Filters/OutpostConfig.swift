@@ -7,8 +7,7 @@ import YAMLLite
 ///
 /// ```yaml
 /// cache:
-///   resources: [pods, configmaps, secrets, services, endpoints, endpointslices.discovery.k8s.io,
-///               nodes, leases.coordination.k8s.io, namespaces, events, events.events.k8s.io]
+///   exclude: [events, events.events.k8s.io]   # every other resource is cached
 ///   discovery: true
 /// filters:
 ///   rules:
@@ -23,7 +22,9 @@ import YAMLLite
 /// ```
 ///
 /// - `cache.resources`: resources as `resource[.group]` (plural, lowercase); given, it is the
-///   exact set cached (`[]` caches none). Default: `CacheSettings.defaultResources`.
+///   exact set cached (`[]` caches none). Left out (the default), every resource a local client
+///   lists, gets or watches is cached, built-in or custom.
+/// - `cache.exclude`: resources never cached, whichever form chose the rest. Default: none.
 /// - `cache.discovery`: cache discovery documents. Default: true.
 /// - `filters.rules`: given, exactly these rules in this order (`[]` filters nothing); left
 ///   out, the default `skip-prefixed` rule. Each rule has a unique non-empty `name`, a

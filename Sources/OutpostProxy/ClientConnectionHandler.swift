@@ -29,6 +29,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var record: RequestRecord?
     /// The local answer for the request in progress, if it has one (see `RequestPlan`).
     private var localFactory: (() -> LocalResponder)?
+    /// The local answer is for offline only (see `RequestPlan.localAnswerOnlyOffline`).
+    private var localOnlyOffline = false
     private var localResponder: LocalResponder?
     private var localWriter: LocalResponseWriter?
     private var writableCallbacks: [() -> Void] = []
@@ -64,12 +66,15 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let plan = env.router?.plan(head, info: labels.info) ?? RequestPlan(head: head)
             interceptor = plan.interceptor
             localFactory = plan.localResponder
+            localOnlyOffline = plan.localAnswerOnlyOffline
             perform(machine.requestHead(plan.head, route: plan.answerLocally ? .local : route()))
         case .body(let body):
             record?.bytesIn += body.readableBytes
             perform(machine.requestBody(.byteBuffer(body)))
+            localResponder?.requestBody(body)
         case .end:
             perform(machine.requestEnd())
+            localResponder?.requestEnded()
         }
     }
 
@@ -87,7 +92,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             }
             return .local
         }
-        return .forward(fallback: localFactory != nil)
+        return .forward(fallback: localFactory != nil && !localOnlyOffline)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

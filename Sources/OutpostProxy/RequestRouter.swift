@@ -14,13 +14,20 @@ public struct RequestPlan {
     /// Answer with `localResponder` at once, online too: nothing goes upstream (the watch cache
     /// serves the request from its reflector).
     public var answerLocally: Bool
+    /// The local answer is given only when the apiserver is judged offline as the request
+    /// arrives, never as a fallback for a slow or failing apiserver (a write's answer must not
+    /// race the apiserver's, which may have acted on it). It then sees the whole request body
+    /// (`LocalResponder.requestBody`).
+    public var localAnswerOnlyOffline: Bool
 
     public init(head: HTTPRequestHead, interceptor: ResponseInterceptor? = nil,
-                localResponder: (() -> LocalResponder)? = nil, answerLocally: Bool = false) {
+                localResponder: (() -> LocalResponder)? = nil, answerLocally: Bool = false,
+                localAnswerOnlyOffline: Bool = false) {
         self.head = head
         self.interceptor = interceptor
         self.localResponder = localResponder
         self.answerLocally = answerLocally && localResponder != nil
+        self.localAnswerOnlyOffline = localAnswerOnlyOffline
     }
 }
 
@@ -40,6 +47,11 @@ public protocol LocalResponder: AnyObject {
     func upstreamReachabilityChanged(online: Bool)
     /// Graceful shutdown: end the response cleanly soon (a watch ends now).
     func shutdown()
+    /// A chunk of the request body. Only a plan with `localAnswerOnlyOffline` sees its body from
+    /// the first byte; others get what is left after their answer started (or nothing).
+    func requestBody(_ buffer: ByteBuffer)
+    /// The request body ended (after `start`).
+    func requestEnded()
 }
 
 /// The connection as a local responder sees it. All calls on the connection's event loop.
@@ -99,4 +111,6 @@ public final class LocalResponseWriter {
 extension LocalResponder {
     public func upstreamReachabilityChanged(online: Bool) {}
     public func shutdown() {}
+    public func requestBody(_ buffer: ByteBuffer) {}
+    public func requestEnded() {}
 }

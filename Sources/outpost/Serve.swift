@@ -172,7 +172,7 @@ extension Serve {
             let resynced = try edge.reload(new)
             logger.notice("config reloaded", metadata: [
                 "config": "\(path)", "filters": "\(new.filters.rules.map(\.name))",
-                "resources": "\(new.cache.resources.map(\.description).sorted())",
+                "resources": "\(new.cache.summary)",
                 "resynced": "\(resynced.map(\.description))",
             ])
         } catch {

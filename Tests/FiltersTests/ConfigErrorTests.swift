@@ -14,7 +14,7 @@ let badConfigs: [BadConfig] = [
     .init(why: "unknown top-level key", yaml: "filter:\n  rules: []\n",
           message: "filter: unknown key (expected one of: cache, filters)"),
     .init(why: "unknown cache key", yaml: "cache:\n  resource: [pods]\n",
-          message: "cache.resource: unknown key (expected one of: resources, discovery, encrypt)"),
+          message: "cache.resource: unknown key (expected one of: resources, exclude, discovery, encrypt)"),
     .init(why: "unknown filters key", yaml: "filters:\n  rule: []\n",
           message: "filters.rule: unknown key (expected one of: rules)"),
     .init(why: "unknown rule key", yaml: "filters:\n  rules:\n    - {name: a, resources: [pods], namePrefixes: [x]}\n",

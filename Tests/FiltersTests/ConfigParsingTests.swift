@@ -15,7 +15,7 @@ struct ConfigParsingTests {
         let config = try OutpostConfig.parse(yaml: "cache:\n  discovery: false\n")
         #expect(config.filters.rules == FilterChain.default.rules)
         #expect(config.cache.discovery == false)
-        #expect(config.cache.resources == CacheSettings.defaultResources)
+        #expect(config.cache.resources == nil)
     }
 
     @Test func filtersWithoutRulesKeepsTheDefaultChain() throws {
@@ -141,8 +141,27 @@ struct ConfigParsingTests {
 
     @Test func emptyCacheResourcesCachesNothing() throws {
         let config = try OutpostConfig.parse(yaml: "cache: {resources: [], discovery: no}\n")
-        #expect(config.cache.resources.isEmpty)
+        #expect(config.cache.resources == [])
+        #expect(!config.cache.caches(pods))
         #expect(config.cache.discovery == false)
+    }
+
+    @Test func excludeKeepsResourcesOutOfEitherForm() throws {
+        let events = GroupResource(group: "", resource: "events"), newEvents = GroupResource(group: "events.k8s.io", resource: "events")
+        let all = try OutpostConfig.parse(yaml: "cache:\n  exclude: [events, events.events.k8s.io]\n").cache
+        #expect(all.resources == nil)
+        #expect(all.excluded == [events, newEvents])
+        #expect(!all.caches(events) && !all.caches(newEvents))
+        #expect(all.caches(pods) && all.caches(GroupResource(group: "example.com", resource: "widgets")))
+        #expect(all.summary == "all except [\"events\", \"events.events.k8s.io\"]")
+        let only = try OutpostConfig.parse(yaml: "cache: {resources: [pods, events], exclude: [events]}\n").cache
+        #expect(only.caches(pods) && !only.caches(events) && !only.caches(leases))
+        #expect(only.summary == "only [\"events\", \"pods\"] except [\"events\"]")
+    }
+
+    @Test func excludeEntriesAreCheckedLikeResources() {
+        #expect(throws: ConfigError.self) { try OutpostConfig.parse(yaml: "cache: {exclude: [pods/log]}\n") }
+        #expect(throws: ConfigError.self) { try OutpostConfig.parse(yaml: "cache: {exclude: pods}\n") }
     }
 
     @Test func rulesKeepFileOrder() throws {

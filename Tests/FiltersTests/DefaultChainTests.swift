@@ -39,14 +39,15 @@ struct DefaultChainTests {
         #expect(config.filters.rules == FilterChain.default.rules)
         #expect(config.cache == CacheSettings.default)
         #expect(config.cache.discovery)
-        #expect(config.cache.resources == CacheSettings.defaultResources)
+        #expect(config.cache.resources == nil)
+        #expect(config.cache.excluded.isEmpty)
     }
 
-    @Test func defaultCachedResources() {
-        let expected: Set<String> = [
-            "pods", "configmaps", "secrets", "services", "endpoints", "endpointslices.discovery.k8s.io",
-            "nodes", "leases.coordination.k8s.io", "namespaces", "events", "events.events.k8s.io",
-        ]
-        #expect(Set(CacheSettings.defaultResources.map(\.description)) == expected)
+    /// Every resource is cached by default, built-in or custom, whatever its group.
+    @Test(arguments: ["pods", "csidrivers.storage.k8s.io", "runtimeclasses.node.k8s.io", "csinodes.storage.k8s.io",
+                      "widgets.example.com", "events", "leases.coordination.k8s.io"])
+    func everyResourceIsCachedByDefault(resource: String) throws {
+        #expect(CacheSettings.default.caches(try #require(GroupResource(parsing: resource))))
+        #expect(CacheSettings.default.summary == "all")
     }
 }

@@ -9,11 +9,19 @@ let exampleConfig = #"""
     # so a typo cannot silently disable or widen a filter.
 
     cache:
-      # Resources whose lists, gets and watches are cached, as resource[.group] (plural, lowercase).
-      # Given, this is the exact set ([] caches nothing). This list is the default.
-      resources: [pods, configmaps, secrets, services, endpoints, endpointslices.discovery.k8s.io, nodes, leases.coordination.k8s.io, namespaces, events, events.events.k8s.io]
+      # By default every resource a local client lists, gets or watches is cached, built-in or custom
+      # (custom resources as JSON); the cache is on disk. Resources are written resource[.group]
+      # (plural, lowercase).
+      # exclude: resources never cached. Default: none.
+      exclude: [events, events.events.k8s.io]
+      # resources: the allow-list form: given, exactly these are cached ([] caches nothing), minus
+      # `exclude`. Left out (the default), every resource is.
+      # resources: [pods, configmaps, secrets, services, endpoints, nodes, leases.coordination.k8s.io]
       # Cache discovery documents (/api, /apis, /apis/G/V, /version). Default: true.
       discovery: true
+      # Resources whose cached bodies are encrypted at rest (XChaCha20-Poly1305, key file from
+      # --encryption-key-file). Names, namespaces and labels stay plain for selectors. Default: [secrets].
+      encrypt: [secrets]
 
     filters:
       # Objects a rule matches are hidden from clients and never cached. Given, `rules` is the
@@ -40,7 +48,7 @@ let exampleConfig = #"""
 struct ExampleConfigTests {
     @Test func parses() throws {
         let config = try OutpostConfig.parse(yaml: exampleConfig)
-        #expect(config.cache == CacheSettings(resources: CacheSettings.defaultResources, discovery: true))
+        #expect(config.cache == CacheSettings(resources: nil, excluded: [GroupResource(group: "", resource: "events"), GroupResource(group: "events.k8s.io", resource: "events")], discovery: true))
         #expect(config.filters.rules == [
             FilterChain.default.rules[0],
             FilterRule(name: "hide-debug-pods", resources: [pods], namespaces: ["kube-system"],

@@ -438,19 +438,22 @@ def test_offline_never_cached_is_503(lab, world, proxy_factory, ns_factory):
     st, _, _ = p.http.request("GET", f"/api/v1/namespaces/{unseen}/configmaps?watch=true&timeoutSeconds=1")
     assert st == 200
     relay.set_mode("blackhole")
-    # An uncached kind has no local answer: it is refused at once only when Outpost judges the
-    # apiserver offline (the health probe, about a second after a silent cut).
-    wait_until(lambda: p.http.request("GET", f"/api/v1/namespaces/{world}/serviceaccounts", timeout=3)[0] == 503, 20,
+    # A request without a local answer (a resource of unknown scope under a namespace path: no
+    # discovery says it is namespaced) is refused at once only when Outpost judges the apiserver
+    # offline (the health probe, about a second after a silent cut).
+    unknown = f"/apis/outpost-e2e.example.com/v1/namespaces/{world}/widgets"
+    wait_until(lambda: p.http.request("GET", unknown, timeout=3)[0] == 503, 20,
                what="Outpost to judge the apiserver offline")
     for path in (f"/api/v1/namespaces/{unseen}/configmaps",          # confirmed, never listed
-                 f"/api/v1/namespaces/{world}/serviceaccounts"):     # a kind Outpost does not cache
+                 unknown):                                          # nothing Outpost may cache
         st, _, body, _ = timed_request(p.http, "GET", path, timeout=REQ_TIMEOUT)
         assert st == 503, f"{path} -> {st}: {body[:300]!r}"
         s = status_of(body)
         assert s["code"] == 503 and s["reason"] == "ServiceUnavailable", s
     # (not pods: the warm-up listed all pods cluster-wide, which legitimately covers any namespace)
     for path in (f"/api/v1/configmaps",                               # never listed cluster-wide
-                 f"/api/v1/namespaces/{world}/secrets"):             # cached kind, never read here
+                 f"/api/v1/namespaces/{world}/secrets",              # cached kind, never read here
+                 f"/api/v1/namespaces/{world}/serviceaccounts"):     # every kind is cached by default
         st, _, body, _ = timed_request(p.http, "GET", path, timeout=REQ_TIMEOUT)
         assert st == 403, f"{path} -> {st}: {body[:300]!r}"
         s = status_of(body)

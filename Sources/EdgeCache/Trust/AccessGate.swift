@@ -96,6 +96,14 @@ final class AccessGate: Sendable {
         return book.withLock { $0.confirmedRecently(identity, access, now: now, maxAge: maxAge) }
     }
 
+    /// Wraps a plan's interceptor only: the apiserver's answer is recorded, and the local answer
+    /// (which decides for itself, see `CreateAnswer`) is left as it is.
+    func recorded(_ plan: RequestPlan, identity: Identity, access: Access) -> RequestPlan {
+        var plan = plan
+        plan.interceptor = AccessRecorder(inner: plan.interceptor, gate: self, identity: identity, access: access)
+        return plan
+    }
+
     func knows(_ identity: Identity) -> Bool { book.withLock { $0.knows(identity) } }
 
     /// The cache file was replaced by an empty one (quarantine): what is remembered in memory is
