@@ -2,6 +2,7 @@ import CacheStore
 import KubeJSON
 import KubeProto
 import KubeRequest
+import KubeTable
 import NIOCore
 import OutpostProxy
 
@@ -16,7 +17,7 @@ final class ListAnswer: LocalResponder {
     private let selection: Selection
     private let read: ListReadPlan
     private var cancelled = false
-    private var builder: ListBuilder?
+    private var builder: ShapedListWriter?
     /// A streamed protobuf list: the item bytes still to come (its length went out first).
     private var protobufRemaining = 0
     private static let batchSize = 256
@@ -43,6 +44,11 @@ final class ListAnswer: LocalResponder {
 
     func start(_ writer: LocalResponseWriter) {
         ctx.metrics.answered("list")
+        switch ctx.shape {
+        case .notAcceptable(let message, let emptyDetails): return writer.finish(with: .apiNotAcceptable(message, emptyDetails: emptyDetails))
+        case .unsupported(let message): return writer.finish(with: .notAcceptable(message))
+        default: break
+        }
         let cursor: CacheReader.Cursor?
         switch Self.resumePoint(read.read, namespace: ctx.namespace) {
         case .refuse(let status):
@@ -62,7 +68,7 @@ final class ListAnswer: LocalResponder {
             if let refusal = Self.refusal(wanted, scopeVersion: scope.resourceVersion) {
                 return Start(scope: scope, refusal: refusal, kinds: kinds, encoding: .json, first: empty)
             }
-            guard let encoding = try ctx.encoding(store) else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
+            guard let encoding = ctx.shape.converts ? .json : try ctx.encoding(store) else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
             var itemsLength = 0
             if encoding == .protobuf && limit == 0 {
                 itemsLength = try CacheReader.protobufItemsLength(store, ctx.collection, namespace: ctx.namespace,
@@ -96,6 +102,10 @@ final class ListAnswer: LocalResponder {
                     writer.finish(with: StatusResponses(refusal))
                     return
                 }
+                if let refusal = ctx.shape.refusal(list: true, collection: ctx.collection, kind: s.kinds.kind, includeObject: ctx.includeQuery) {
+                    writer.finish(with: refusal)
+                    return
+                }
                 guard let encoding = s.encoding else {
                     writer.finish(with: .notAcceptable("some \(ctx.collection.resource) are cached as JSON"))
                     return
@@ -112,11 +122,12 @@ final class ListAnswer: LocalResponder {
                     protobufRemaining = s.protobufItemsLength
                     streamProtobuf(s.first, kinds: s.kinds, suffix: w.suffix, writer: writer)
                 } else {
-                    let b = ListBuilder(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion, resourceVersion: scope.resourceVersion)
+                    let b = ShapedListWriter(shape: ctx.shape, kinds: s.kinds, collection: ctx.collection, include: ctx.include,
+                                             resourceVersion: scope.resourceVersion, now: WallClock.now())
                     var out: [UInt8] = []
                     b.begin(into: &out)
                     builder = b
-                    writer.head(LocalResponseWriter.streamingHead())
+                    writer.head(LocalResponseWriter.streamingHead(contentType: ctx.shape.contentType))
                     writer.body(ByteBuffer(bytes: out))
                     stream(s.first, kinds: s.kinds, writer: writer)
                 }
@@ -184,14 +195,20 @@ final class ListAnswer: LocalResponder {
         let body: [UInt8]
         switch encoding {
         case .json:
-            body = ListBuilder.build(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion,
-                                     resourceVersion: scope.resourceVersion, continueToken: token, items: bodies)
+            do {
+                body = try ShapedListWriter.build(shape: ctx.shape, kinds: s.kinds, collection: ctx.collection, include: ctx.include,
+                                                  resourceVersion: scope.resourceVersion, continueToken: token,
+                                                  now: WallClock.now(), items: bodies)
+            } catch {
+                ctx.logger.warning("offline list failed: a cached object could not be converted", metadata: ["error": "\(error)"])
+                return writer.finish(with: .unavailable("a cached \(ctx.collection.resource) object could not be converted: \(error)"))
+            }
         case .protobuf:
             body = ProtoListWriter.encode(typeMeta: s.kinds.listTypeMeta,
                                           listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion, continueToken: token),
                                           items: bodies)
         }
-        var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
+        var head = LocalResponseWriter.streamingHead(contentType: encoding == .json ? ctx.shape.contentType : encoding.contentType)
         head.headers.add(name: "Content-Length", value: String(body.count))
         writer.head(head)
         writer.body(ByteBuffer(bytes: body))
@@ -203,7 +220,14 @@ final class ListAnswer: LocalResponder {
         guard !cancelled, var b = builder else { return }
         var out: [UInt8] = []
         out.reserveCapacity(batch.bodies.reduce(0) { $0 + $1.count + 1 })
-        for body in batch.bodies { b.append(item: body, into: &out) }
+        do {
+            for body in batch.bodies { try b.append(item: body, into: &out) }
+        } catch {
+            // The head is out: the only honest signal left is an incomplete body.
+            cancelled = true
+            ctx.abort(writer, "list", error)
+            return
+        }
         guard let next = batch.next else {
             b.end(into: &out)
             builder = nil

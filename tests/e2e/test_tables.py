@@ -1,0 +1,233 @@
+"""kubectl tables and content negotiation, online and offline (issue 11, points 4 and 5).
+
+One Outpost with the default filter (pods and configmaps named `skip-*` are dropped) behind its own
+relay. Every request of the Accept matrix is asked through Outpost and directly: online the answers
+must be the apiserver's (a filtered Table loses only its `skip-` rows and keeps its columns), and
+after the cut Outpost's answers from its cache must equal what the apiserver answered online:
+status, Content-Type and body, modulo the ListMeta resourceVersion (the cluster's revision moves
+with other writers) and age cells (a second may pass). `kubectl get` output, `-o wide` too, is
+compared the same way, the AGE-like columns left out.
+"""
+import json
+import secrets
+import time
+
+import pytest
+
+from harness import Kubectl, ProxyProcess, RelayProcess, wait_until
+
+pytestmark = pytest.mark.usefixtures("outpost_only")
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+ACCEPTS = {
+    "kubectl-table": TABLE,
+    "client-go-json": "application/json, */*",
+    "client-go-protobuf": "application/vnd.kubernetes.protobuf, */*",
+    "curl": "*/*",
+    "none": None,
+    "metadata-informer": "application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,"
+                         "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json",
+    "metadata-json": "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+    "metadata-on-list": "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+    "yaml-only-refused": "text/html",
+    "table-protobuf-refused": "application/vnd.kubernetes.protobuf;as=Table;v=v1;g=meta.k8s.io",
+}
+AGE_COLUMNS = {"Age", "Last Seen", "First Seen"}
+REQ_TIMEOUT = 10
+
+
+def world_objects(ns, node):
+    t = "2026-11-30T10:00:00Z"
+    return [
+        ("/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "web-1", "labels": {"app": "web"}},
+                                          "spec": {"nodeName": node, "containers": [{"name": "a", "image": "x"}, {"name": "b", "image": "x"}]}}),
+        ("/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "crash-1"}, "spec": {"containers": [{"name": "a", "image": "x"}]}}),
+        ("/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "done-1"}, "spec": {"restartPolicy": "Never", "containers": [{"name": "a", "image": "x"}]}}),
+        ("/api/v1/namespaces/{ns}/pods", {"metadata": {"name": "skip-pod"}, "spec": {"containers": [{"name": "a", "image": "x"}]}}),
+        ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "cm-1"}, "data": {"a": "1", "b": "2"}}),
+        ("/api/v1/namespaces/{ns}/configmaps", {"metadata": {"name": "skip-cm"}, "data": {"a": "1"}}),
+        ("/api/v1/namespaces/{ns}/secrets", {"metadata": {"name": "s-1"}, "type": "example.com/x", "data": {"k": "dg=="}}),
+        ("/api/v1/namespaces/{ns}/services", {"metadata": {"name": "svc-1"}, "spec": {"selector": {"app": "web"},
+                                              "ports": [{"port": 80, "name": "http"}, {"port": 53, "protocol": "UDP", "name": "dns"}]}}),
+        ("/api/v1/namespaces/{ns}/services", {"metadata": {"name": "svc-np"}, "spec": {"type": "NodePort", "ports": [{"port": 443}]}}),
+        ("/api/v1/namespaces/{ns}/endpoints", {"metadata": {"name": "svc-1"}, "subsets": [
+            {"addresses": [{"ip": "10.1.0.1"}, {"ip": "10.1.0.2"}], "ports": [{"name": "http", "port": 8080}]}]}),
+        ("/api/v1/namespaces/{ns}/events", {"metadata": {"name": "ev-1"}, "involvedObject": {"kind": "Pod", "name": "crash-1"},
+                                            "reason": "BackOff", "message": "Back-off <restarting>", "type": "Warning",
+                                            "source": {"component": "kubelet", "host": node},
+                                            "firstTimestamp": t, "lastTimestamp": t, "count": 3}),
+        ("/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", {"metadata": {"name": node}, "spec": {"holderIdentity": node}}),
+    ]
+
+
+STATUS = [
+    ("/api/v1/namespaces/{ns}/pods/web-1/status", {"status": {"phase": "Running", "podIP": "10.1.0.1", "podIPs": [{"ip": "10.1.0.1"}],
+        "conditions": [{"type": "Ready", "status": "True"}],
+        "containerStatuses": [{"name": "a", "ready": True, "restartCount": 1, "image": "x", "imageID": "", "state": {"running": {}}},
+                              {"name": "b", "ready": True, "restartCount": 0, "image": "x", "imageID": "", "state": {"running": {}}}]}}),
+    ("/api/v1/namespaces/{ns}/pods/crash-1/status", {"status": {"phase": "Running", "containerStatuses": [
+        {"name": "a", "ready": False, "restartCount": 7, "image": "x", "imageID": "", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}),
+    ("/api/v1/namespaces/{ns}/pods/done-1/status", {"status": {"phase": "Succeeded", "containerStatuses": [
+        {"name": "a", "ready": False, "restartCount": 0, "image": "x", "imageID": "", "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}}]}}),
+]
+
+
+def paths(ns, node):
+    """The reads of the matrix: lists of every edge kind in the namespace, a get, the node."""
+    n = f"/api/v1/namespaces/{ns}"
+    return [f"{n}/pods", f"{n}/configmaps", f"{n}/secrets", f"{n}/services", f"{n}/endpoints", f"{n}/events",
+            f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases", f"{n}/pods/web-1", f"/api/v1/nodes/{node}",
+            f"{n}/pods?includeObject=None", f"{n}/pods?includeObject=Object", f"{n}/pods?limit=2"]
+
+
+def fetch(http, path, accept):
+    headers = {"User-Agent": "outpost-e2e"}
+    if accept is not None:
+        headers["Accept"] = accept
+    st, h, body = http.request("GET", path, headers=headers, timeout=REQ_TIMEOUT)
+    return st, h.get("content-type", ""), body
+
+
+def normalise(body, ctype, drop_skip=False):
+    """A comparable form of a body: JSON parsed, ListMeta resourceVersion/continue gone, age cells
+    blanked; `skip-` items/rows dropped (what Outpost's filter removes); protobuf as bytes."""
+    if not ctype.startswith("application/json"):
+        return body
+    doc = json.loads(body)
+    if not isinstance(doc, dict):
+        return doc
+    if doc.get("kind", "").endswith("List") or doc.get("kind") == "Table":
+        doc.get("metadata", {}).pop("resourceVersion", None)
+        doc.get("metadata", {}).pop("continue", None)
+    if doc.get("kind") == "Table":
+        ages = [i for i, c in enumerate(doc.get("columnDefinitions") or []) if c["name"] in AGE_COLUMNS]
+        for row in doc.get("rows") or []:
+            for i in ages:
+                row["cells"][i] = "AGE"
+        if drop_skip:
+            doc["rows"] = [r for r in doc["rows"] if not r["cells"][0].startswith("skip-")]
+    if drop_skip and isinstance(doc.get("items"), list):
+        doc["items"] = [i for i in doc["items"] if not i["metadata"]["name"].startswith("skip-")]
+    return doc
+
+
+def kubectl_cells(out):
+    """kubectl's table output as rows of cells, sliced at its header's column starts (cells may hold
+    spaces or be empty), AGE-like columns left out."""
+    lines = [l for l in out.splitlines() if l.strip()]
+    if not lines:
+        return []
+    header = lines[0]
+    starts, names, i = [], [], 0
+    while i < len(header):
+        if header[i] != " " and (i == 0 or header[i - 1:i + 1].startswith("  ") or i == 0):
+            j = header.find("   ", i)
+            j = len(header) if j < 0 else j
+            starts.append(i)
+            names.append(header[i:j].strip())
+            i = j
+        i += 1
+    rows = []
+    for line in lines:
+        cells = [line[s:(starts[k + 1] if k + 1 < len(starts) else None)].strip() for k, s in enumerate(starts)]
+        rows.append([c for c, n in zip(cells, names) if n not in {"AGE", "LAST SEEN", "FIRST SEEN"}])
+    return rows
+
+
+@pytest.fixture(scope="module")
+def world(lab):
+    ns = f"tables-{secrets.token_hex(3)}"
+    node = f"tables-node-{secrets.token_hex(3)}"
+    lab.create_namespace(ns)
+    lab.admin.json("POST", "/api/v1/nodes", {"metadata": {"name": node, "labels": {"node-role.kubernetes.io/edge": ""}}})
+    try:
+        lab.admin.request("PATCH", f"/api/v1/nodes/{node}/status", body=json.dumps({"status": {
+            "conditions": [{"type": "Ready", "status": "True"}], "addresses": [{"type": "InternalIP", "address": "10.0.0.9"}],
+            "nodeInfo": {"kubeletVersion": "v1.20.2", "osImage": "Debian GNU/Linux 12", "kernelVersion": "6.1",
+                         "containerRuntimeVersion": "containerd://1.6", "machineID": "", "systemUUID": "", "bootID": "",
+                         "kubeProxyVersion": "", "operatingSystem": "linux", "architecture": "amd64"}}}).encode(),
+            headers={"Content-Type": "application/merge-patch+json"})
+        for path, obj in world_objects(ns, node):
+            lab.admin.json("POST", path.format(ns=ns), obj)
+        for path, patch in STATUS:
+            st, _, body = lab.admin.request("PATCH", path.format(ns=ns), body=json.dumps(patch).encode(),
+                                            headers={"Content-Type": "application/merge-patch+json"})
+            assert st == 200, body
+        yield ns, node
+    finally:
+        lab.admin.request("DELETE", f"/api/v1/nodes/{node}")
+        lab.delete_namespace(ns)
+
+
+@pytest.fixture(scope="module")
+def outpost(lab, world, workdir, tmp_path_factory):
+    relay = RelayProcess(f"{lab.host}:{lab.port}", workdir).start()
+    p = ProxyProcess(lab, workdir, server_addr=relay.url, name="proxy-tables")
+    try:
+        p.start()
+        yield p, relay, Kubectl(lab, p, tmp_path_factory.mktemp("kubectl-tables"))
+    finally:
+        relay.stop()
+        p.stop()
+
+
+KUBECTL = [["pods"], ["pods", "-o", "wide"], ["configmaps"], ["secrets"], ["services", "-o", "wide"], ["endpoints"],
+           ["events"], ["leases"], ["pods", "web-1", "-o", "wide"]]
+
+
+def test_online_then_offline(lab, world, outpost):
+    ns, node = world
+    p, relay, k = outpost
+    matrix = [(path, name) for path in paths(ns, node) for name in ACCEPTS]
+    # Online: through Outpost equals direct (filtered resources minus their skip- entries).
+    online = {}
+    problems = []
+    for path, name in matrix:
+        d = fetch(lab.admin, path, ACCEPTS[name])
+        o = fetch(p.http, path, ACCEPTS[name])
+        online[(path, name)] = d
+        filtered = "/pods" in path or "/configmaps" in path
+        if (d[0], d[1].split(";")[0] if name == "metadata-informer" else d[1]) != (o[0], o[1].split(";")[0] if name == "metadata-informer" else o[1]):
+            problems.append(f"online {path} [{name}]: {d[:2]} vs {o[:2]}: {o[2][:200]!r}")
+            continue
+        if d[0] == 200 and normalise(d[2], d[1], drop_skip=filtered) != normalise(o[2], o[1]):
+            problems.append(f"online {path} [{name}]: bodies differ\n direct: {d[2][:600]!r}\n outpost: {o[2][:600]!r}")
+        elif d[0] != 200 and json.loads(d[2]) != json.loads(o[2]):
+            problems.append(f"online {path} [{name}]: {d[2]!r} vs {o[2]!r}")
+    kubectl_online = {tuple(a): k.direct("get", "-n", ns, *a).stdout for a in KUBECTL}
+    kubectl_online[("nodes", "-o", "wide")] = k.direct("get", "nodes", node, "-o", "wide").stdout
+    for a in KUBECTL:
+        through = k.proxy_run("get", "-n", ns, *a).stdout
+        want = [r for r in kubectl_cells(kubectl_online[tuple(a)]) if not r[0].startswith("skip-")]
+        if kubectl_cells(through) != want:
+            problems.append(f"online kubectl get {' '.join(a)}:\n{through}\nvs direct\n{kubectl_online[tuple(a)]}")
+    # Warm the cache with plain lists (Tables are never cached), then cut.
+    for path in paths(ns, node):
+        assert fetch(p.http, path.split("?")[0], "application/json")[0] == 200
+    assert fetch(p.http, "/api/v1/nodes", "application/json")[0] == 200
+    relay.set_mode("blackhole")
+    wait_until(lambda: fetch(p.http, f"/api/v1/namespaces/{ns}/pods", TABLE)[0] == 200, 15, what="an offline Table")
+    unsupported = {"metadata-informer"}   # protobuf PartialObjectMetadataList: JSON offline
+    for path, name in matrix:
+        d = online[(path, name)]
+        o = fetch(p.http, path, ACCEPTS[name])
+        filtered = "/pods" in path or "/configmaps" in path
+        want_ct = d[1]
+        if name in unsupported and d[1].startswith("application/vnd.kubernetes.protobuf"):
+            want_ct = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io"
+        if (d[0], want_ct) != (o[0], o[1]):
+            problems.append(f"offline {path} [{name}]: {d[:2]} vs {o[:2]}: {o[2][:300]!r}")
+            continue
+        if d[0] == 200 and o[1].startswith("application/json") and normalise(d[2], d[1], drop_skip=filtered) != normalise(o[2], o[1]):
+            problems.append(f"offline {path} [{name}]: bodies differ\n online: {d[2][:800]!r}\n offline: {o[2][:800]!r}")
+        elif d[0] != 200 and json.loads(d[2]) != json.loads(o[2]):
+            problems.append(f"offline {path} [{name}]: {d[2]!r} vs {o[2]!r}")
+    for a in KUBECTL:
+        off = k.proxy_run("get", "-n", ns, *a, "--request-timeout=10s").stdout
+        want = [r for r in kubectl_cells(kubectl_online[tuple(a)]) if not r[0].startswith("skip-")]
+        if kubectl_cells(off) != want:
+            problems.append(f"offline kubectl get {' '.join(a)}:\n{off}\nvs online\n{kubectl_online[tuple(a)]}")
+    off = k.proxy_run("get", "nodes", node, "-o", "wide", "--request-timeout=10s").stdout
+    if kubectl_cells(off) != kubectl_cells(kubectl_online[("nodes", "-o", "wide")]):
+        problems.append(f"offline kubectl get nodes -o wide:\n{off}\nvs online\n{kubectl_online[('nodes', '-o', 'wide')]}")
+    assert not problems, f"{len(problems)} of {len(matrix) * 2 + 2 * len(KUBECTL) + 1} comparisons differ:\n" + "\n\n".join(problems)
