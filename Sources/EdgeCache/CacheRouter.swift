@@ -209,7 +209,8 @@ struct CacheRouter: RequestRouter {
     static func forwardedReadHead(_ head: HTTPRequestHead, filtered: Bool) -> HTTPRequestHead {
         var h = head
         h.headers.remove(name: "accept-encoding")
-        if filtered && asksForAnotherShape(head) {
+        // An Accept the apiserver refuses is forwarded as is: the client gets its 406.
+        if filtered && asksForAnotherShape(head) && !OutputTarget.candidates(accept: head.headers.first(name: "accept")).isEmpty {
             h.headers.replaceOrAdd(name: "accept", value: "application/json")
         }
         return h
