@@ -239,3 +239,33 @@ def test_online_then_offline(lab, world, outpost):
         problems.append(f"offline kubectl get nodes -o wide:\n{off}\nvs online\n{kubectl_online[('nodes', '-o', 'wide')]}")
     print("\n".join(p.splitlines()[0] for p in problems))
     assert not problems, f"{len(problems)} of {len(matrix) * 2 + 2 * len(KUBECTL) + 1} comparisons differ:\n" + "\n\n".join(problems)
+
+
+FIELD_RULE = """filters:
+  rules:
+    - name: finished-pods
+      resources: [pods]
+      fieldSelector: status.phase=Succeeded
+"""
+
+
+@pytest.mark.parametrize("include", [None, "Metadata", "None", "Object"])
+def test_field_rule_filters_table_rows_online(lab, world, proxy_factory, workdir, include):
+    """A rule on a field a Table row's PartialObjectMetadata lacks: Outpost asks the apiserver for
+    whole objects, drops the matching row and cuts the others back to what the client asked for."""
+    ns, _ = world
+    cfg = workdir / "field-rule.yaml"
+    cfg.write_text(FIELD_RULE)
+    p, _ = proxy_factory(with_relay=False, extra_args=["--config", str(cfg)])
+    path = f"/api/v1/namespaces/{ns}/pods" + (f"?includeObject={include}" if include else "")
+    d = fetch(lab.admin, path, TABLE)
+    o = fetch(p.http, path, TABLE)
+    assert d[:2] == o[:2]
+    direct, through = normalise(d[2], d[1]), normalise(o[2], o[1])
+    direct["rows"] = [r for r in direct["rows"] if r["cells"][0] != "done-1"]
+    assert [r["cells"][0] for r in through["rows"]] == ["crash-1", "skip-pod", "web-1"]   # this config replaces skip-
+    assert through == direct
+    # kubectl prints the same columns as directly, minus the dropped row.
+    k = Kubectl(lab, p, workdir / f"kubectl-field-{include}")
+    want = [r for r in kubectl_cells(k.direct("get", "pods", "-n", ns, "-o", "wide").stdout) if r[0] != "done-1"]
+    assert kubectl_cells(k.proxy_run("get", "pods", "-n", ns, "-o", "wide").stdout) == want
