@@ -117,6 +117,10 @@ struct CacheRouter: RequestRouter {
             let options = params.options, selection = params.selection
             let bookmarks = cache.bookmarkInterval
             if info.verb == .watch {
+                if let filter, Self.asksForTable(head), let table = TablePlan(head, query: info.query, filter: filter) {
+                    return RequestPlan(head: table.head, interceptor: TableWatchTee(ctx: tee, strip: table.strip, apiVersion: table.apiVersion),
+                                       localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
+                }
                 return RequestPlan(head: h, interceptor: tee.caching || filter != nil ? WatchTee(ctx: tee, selection: selection) : nil,
                                    localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
             }
