@@ -54,6 +54,26 @@ public struct TableWriter: Sendable {
         Self.appendRow(printer.row(node, now: now), object: object, node: node, include: include, apiVersion: apiVersion, into: &out)
     }
 
+    /// The Table of one watch event's object, as the apiserver writes it in a Table watch: the
+    /// object's resourceVersion as the Table's, `columnDefinitions` on the stream's first event
+    /// only (`null` after), one row; no trailing newline (the event framing adds it).
+    public static func watchEventTable(object: [UInt8], printer: TablePrinter, include: IncludeObject,
+                                       apiVersion: String = "meta.k8s.io/v1", withColumns: Bool, now: Double) throws(TableError) -> [UInt8] {
+        let node = try JSONNode.parse(object)
+        guard case .object = node else { throw TableError.notAnObject }
+        var out: [UInt8] = []
+        JSONWriter.appendRaw("{\"kind\":\"Table\",\"apiVersion\":", to: &out)
+        JSONWriter.appendString(apiVersion, to: &out)
+        JSONWriter.appendRaw(",\"metadata\":", to: &out)
+        appendListMeta(resourceVersion: node["metadata", "resourceVersion"].string, continueToken: "", remainingItemCount: nil, into: &out)
+        JSONWriter.appendRaw(",\"columnDefinitions\":", to: &out)
+        if withColumns { out.append(contentsOf: printer.columnDefinitionsJSON.utf8) } else { JSONWriter.appendRaw("null", to: &out) }
+        JSONWriter.appendRaw(",\"rows\":[", to: &out)
+        appendRow(printer.row(node, now: now), object: object, node: node, include: include, apiVersion: apiVersion, into: &out)
+        JSONWriter.appendRaw("]}", to: &out)
+        return out
+    }
+
     /// Closes the rows and the Table (and the encoder's trailing newline).
     public func end(into out: inout [UInt8]) {
         JSONWriter.appendRaw("]}\n", to: &out)

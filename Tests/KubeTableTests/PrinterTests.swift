@@ -47,3 +47,16 @@ import Testing
         #expect(throws: TableError.self) { try JSONNode.parse(Array(#"{"a":1} x"#.utf8)) }
     }
 }
+
+/// The per-event Table of a Table watch, against events captured from the lab apiserver
+/// (`kubectl get cm -w`, includeObject=None): first with column definitions, then `null`.
+@Suite struct WatchEventTableTests {
+    @Test func matchesTheApiserversEvents() throws {
+        let cm = Array(#"{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"watched-x","namespace":"table-fixtures","resourceVersion":"8201","creationTimestamp":"1970-01-01T00:00:00Z"},"data":{"a":"b"}}"#.utf8)
+        let later = try TableWriter.watchEventTable(object: cm, printer: .configMaps, include: .none, withColumns: false, now: 0)
+        #expect(String(decoding: later, as: UTF8.self)
+            == #"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"8201"},"columnDefinitions":null,"rows":[{"cells":["watched-x",1,"0s"],"object":null}]}"#)
+        let first = try TableWriter.watchEventTable(object: cm, printer: .configMaps, include: .none, withColumns: true, now: 0)
+        #expect(String(decoding: first, as: UTF8.self).hasPrefix(#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"8201"},"columnDefinitions":[{"name":"Name","#))
+    }
+}
