@@ -10,7 +10,9 @@ enum AnswerShape: Sendable, Equatable {
     case objects
     case table(apiVersion: String)
     /// `list`: the client asked for PartialObjectMetadataList (else PartialObjectMetadata).
-    case metadata(apiVersion: String, list: Bool)
+    /// `protobuf`: it prefers protobuf (the metadata informer), served when every object is cached
+    /// as protobuf; `json`: it also takes JSON.
+    case metadata(apiVersion: String, list: Bool, protobuf: Bool = false, json: Bool = true)
     /// A 406 with the apiserver's message (and its empty `details`, for some).
     case notAcceptable(String, emptyDetails: Bool)
     /// A conversion the cache cannot write (YAML, or protobuf PartialObjectMetadata with no JSON
@@ -37,9 +39,14 @@ enum AnswerShape: Sendable, Equatable {
             self = .objects
             return
         }
-        let chosen = first.serializer == .json ? first
+        let json = first.serializer == .json ? first
             : candidates.first { $0.conversion == conversion && $0.serializer == .json }
-        guard let chosen else {
+        if first.serializer == .protobuf && conversion != .table {
+            self = .metadata(apiVersion: "meta.k8s.io/" + first.version, list: conversion == .partialObjectMetadataList,
+                             protobuf: true, json: json != nil)
+            return
+        }
+        guard let chosen = json else {
             self = .unsupported("\(first.contentType) cannot be served from the cache")
             return
         }
@@ -54,6 +61,20 @@ enum AnswerShape: Sendable, Equatable {
     /// The Content-Type of a JSON body of this shape: 1.20 labels Tables and PartialObjectMetadata
     /// `application/json` too.
     var contentType: String { "application/json" }
+
+    /// Whether the client prefers protobuf PartialObjectMetadata (see `metadata`).
+    var prefersProtobufMetadata: Bool {
+        if case .metadata(_, _, true, _) = self { return true }
+        return false
+    }
+
+    /// The encoding of a converted answer: protobuf PartialObjectMetadata when the client prefers
+    /// it and no object of the scope is cached as JSON, else JSON if the client takes it (nil: 406).
+    func conversionEncoding(hasJSONObjects: Bool) -> AnswerEncoding? {
+        guard case .metadata(_, _, true, let json) = self else { return .json }
+        if !hasJSONObjects { return .protobuf }
+        return json ? .json : nil
+    }
 
     /// Whether the body is something other than the objects.
     var converts: Bool {
@@ -72,7 +93,7 @@ enum AnswerShape: Sendable, Equatable {
                 message: "Unable to convert to Table as requested: includeObject: Invalid value: \(JSONWriter.quoted(value, htmlSafe: false)): must be 'Metadata', 'Object', 'None', or empty",
                 reason: .badRequest, code: 400))
         }
-        guard case .metadata(_, let asksList) = self, asksList != list else { return nil }
+        guard case .metadata(_, let asksList, _, _) = self, asksList != list else { return nil }
         let type = "*\(Self.internalPackage(collection.group)).\(kind)\(list ? "List" : "")"
         return .apiNotAcceptable(list ? "you requested PartialObjectMetadata, but the requested object is a list (\(type))"
             : "you requested PartialObjectMetadataList, but the requested object is not a list (\(type))")
@@ -108,7 +129,7 @@ struct ShapedListWriter {
                                       include: include))
             metadataVersion = nil
             pendingMeta = (resourceVersion, continueToken)
-        case .metadata(let v, _):
+        case .metadata(let v, _, _, _):
             mode = .list(ListBuilder(kind: "PartialObjectMetadataList", apiVersion: v, resourceVersion: resourceVersion, continueToken: continueToken))
             metadataVersion = v
         default:

@@ -25,6 +25,13 @@ final class ListAnswer: LocalResponder {
     /// items); a larger `limit` streams the whole list.
     private static let maxPagedLimit = 5000
 
+    /// A protobuf answer is a PartialObjectMetadataList (the metadata informer's first choice).
+    private var metadataOnly: Bool { ctx.shape.prefersProtobufMetadata }
+
+    private func listTypeMeta(_ kinds: KindRegistry.Kinds) -> ProtoTypeMeta {
+        metadataOnly ? ProtoPartialObjectMetadata.listTypeMeta : kinds.listTypeMeta
+    }
+
     init(ctx: AnswerContext, selection: Selection, read: ListReadPlan) {
         self.ctx = ctx
         self.selection = selection
@@ -59,6 +66,7 @@ final class ListAnswer: LocalResponder {
         }
         let limit = read.limit > 0 && read.limit <= Int64(Self.maxPagedLimit) ? Int(read.limit) : 0
         let ctx = self.ctx, selection = self.selection, startCursor = cursor, wanted = read.read
+        let metadataOnly = self.metadataOnly
         let first = limit > 0 ? limit + 1 : Self.batchSize
         ctx.reader.run(on: writer.eventLoop) { store -> Start in
             let scope = try ctx.coveringScope(store, selector: selection.key)
@@ -68,20 +76,26 @@ final class ListAnswer: LocalResponder {
             if let refusal = Self.refusal(wanted, scopeVersion: scope.resourceVersion) {
                 return Start(scope: scope, refusal: refusal, kinds: kinds, encoding: .json, first: empty)
             }
-            guard let encoding = ctx.shape.converts ? .json : try ctx.encoding(store) else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
+            let chosen: AnswerEncoding?
+            if ctx.shape.prefersProtobufMetadata {
+                chosen = ctx.shape.conversionEncoding(hasJSONObjects: try store.hasObjects(gvr: ctx.collection.gvr, namespace: ctx.namespace, format: .json))
+            } else {
+                chosen = ctx.shape.converts ? .json : try ctx.encoding(store)
+            }
+            guard let encoding = chosen else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
             var itemsLength = 0
             if encoding == .protobuf && limit == 0 {
                 itemsLength = try CacheReader.protobufItemsLength(store, ctx.collection, namespace: ctx.namespace,
-                                                                  selection: selection, filter: ctx.filter)
+                                                                  selection: selection, filter: ctx.filter, metadataOnly: metadataOnly)
             }
             // A page needs limit+1 matches to know whether another page follows.
             var batch = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: startCursor,
                                               selection: selection, filter: ctx.filter, count: first,
-                                              encoding: encoding, kinds: kinds)
+                                              encoding: encoding, kinds: kinds, metadataOnly: metadataOnly)
             while limit > 0, batch.bodies.count < first, let next = batch.next {
                 let more = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: next,
                                                  selection: selection, filter: ctx.filter, count: first - batch.bodies.count,
-                                                 encoding: encoding, kinds: kinds)
+                                                 encoding: encoding, kinds: kinds, metadataOnly: metadataOnly)
                 batch.bodies += more.bodies
                 batch.keys += more.keys
                 batch.next = more.next
@@ -113,7 +127,7 @@ final class ListAnswer: LocalResponder {
                 if limit > 0 {
                     writePage(s, scope: scope, limit: limit, encoding: encoding, writer: writer)
                 } else if encoding == .protobuf {
-                    let w = ProtoListWriter(typeMeta: s.kinds.listTypeMeta, listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion),
+                    let w = ProtoListWriter(typeMeta: listTypeMeta(s.kinds), listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion),
                                             itemsFramedLength: s.protobufItemsLength)
                     var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
                     head.headers.add(name: "Content-Length", value: String(w.bodyLength))
@@ -204,7 +218,7 @@ final class ListAnswer: LocalResponder {
                 return writer.finish(with: .unavailable("a cached \(ctx.collection.resource) object could not be converted: \(error)"))
             }
         case .protobuf:
-            body = ProtoListWriter.encode(typeMeta: s.kinds.listTypeMeta,
+            body = ProtoListWriter.encode(typeMeta: listTypeMeta(s.kinds),
                                           listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion, continueToken: token),
                                           items: bodies)
         }
@@ -273,7 +287,8 @@ final class ListAnswer: LocalResponder {
 
     private func fetch(after next: CacheReader.Cursor, encoding: AnswerEncoding, kinds: KindRegistry.Kinds,
                        writer: LocalResponseWriter, _ then: @escaping (CacheReader.Batch) -> Void) {
-        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
+        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds,
+                      metadataOnly: metadataOnly) { [self] result in
             guard !cancelled else { return }
             switch result {
             case .success(let batch): then(batch)

@@ -49,13 +49,14 @@ extension AnswerContext {
     /// Once the client has room, reads the next batch after `cursor` and hands it over on the
     /// writer's event loop.
     func nextBatch(for writer: LocalResponseWriter, after cursor: CacheReader.Cursor, selection: Selection, count: Int,
-                   encoding: AnswerEncoding, kinds: KindRegistry.Kinds,
+                   encoding: AnswerEncoding, kinds: KindRegistry.Kinds, metadataOnly: Bool = false,
                    _ body: @escaping (Result<CacheReader.Batch, Error>) -> Void) {
         let ctx = self
         writer.whenWritable {
             ctx.reader.run(on: writer.eventLoop) { store in
                 try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: cursor,
-                                      selection: selection, filter: ctx.filter, count: count, encoding: encoding, kinds: kinds)
+                                      selection: selection, filter: ctx.filter, count: count, encoding: encoding, kinds: kinds,
+                                      metadataOnly: metadataOnly)
             }.assumeIsolated().whenComplete(body)
         }
     }
@@ -123,7 +124,7 @@ final class GetAnswer: LocalResponder {
             try t.appendRow(object: object, now: WallClock.now(), into: &out)
             t.end(into: &out)
             return out
-        case .metadata(let v, _):
+        case .metadata(let v, _, _, _):
             return try PartialObjectMetadata.of(object: object, apiVersion: v) + [0x0A]
         default:
             return object + [0x0A]
@@ -154,7 +155,15 @@ final class GetAnswer: LocalResponder {
                     if let refusal = ctx.shape.refusal(list: false, collection: ctx.collection, kind: kinds.kind, includeObject: ctx.includeQuery) {
                         return .refused(refusal)
                     }
-                    return .found(try Self.shaped(try AnswerEncoding.json.body(of: obj, kinds: kinds), ctx: ctx, kinds: kinds), .json)
+                    switch ctx.shape.conversionEncoding(hasJSONObjects: obj.format == .json) {
+                    case .protobuf?:
+                        let message = try ProtoPartialObjectMetadata.message(ofObject: obj.body)
+                        return .found(ProtoObjectWriter.encode(typeMeta: ProtoPartialObjectMetadata.typeMeta, message: message), .protobuf)
+                    case .json?:
+                        return .found(try Self.shaped(try AnswerEncoding.json.body(of: obj, kinds: kinds), ctx: ctx, kinds: kinds), .json)
+                    case nil:
+                        return .notAcceptable
+                    }
                 }
                 guard let encoding = AnswerEncoding.choose(ctx.formats, object: obj.format) else { return .notAcceptable }
                 let body = try encoding.body(of: obj, kinds: kinds)

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+import protobuf_wire as pw
 from harness import Kubectl, ProxyProcess, RelayProcess, wait_until
 
 pytestmark = pytest.mark.usefixtures("outpost_only")
@@ -210,8 +211,15 @@ def test_online_then_offline(lab, world, outpost):
         if kubectl_cells(through) != want:
             problems.append(f"online kubectl get {' '.join(a)}:\n{through}\nvs direct\n{kubectl_online[tuple(a)]}")
     # Warm the cache with plain lists (Tables are never cached), then cut.
+    # Move the cluster's revision, so the warm-up lists are new snapshots (an unchanged one is
+    # not written again, and the leases must be re-cached as protobuf).
+    bump = f"tables-bump-{secrets.token_hex(3)}"
+    lab.admin.json("POST", "/api/v1/namespaces/default/configmaps", {"metadata": {"name": bump}})
+    lab.admin.request("DELETE", f"/api/v1/namespaces/default/configmaps/{bump}")
     for path in paths(ns, node):
-        assert fetch(p.http, path.split("?")[0], "application/json")[0] == 200
+        # Leases as kubelet caches them (protobuf): offline they come back as JSON, Tables and a
+        # protobuf PartialObjectMetadataList for the metadata informer.
+        assert fetch(p.http, path.split("?")[0], ACCEPTS["client-go-protobuf"] if "/leases" in path else "application/json")[0] == 200
     assert fetch(p.http, "/api/v1/nodes", "application/json")[0] == 200
     relay.set_mode("blackhole")
     wait_until(lambda: fetch(p.http, f"/api/v1/namespaces/{ns}/pods", TABLE)[0] == 200, 15, what="an offline Table")
@@ -226,10 +234,23 @@ def test_online_then_offline(lab, world, outpost):
         if d[:2] != o[:2]:
             problems.append(f"offline {path} [{name}]: {d[:2]} vs {o[:2]}: {o[2][:300]!r}")
             continue
-        if d[0] == 200 and normalise(d[2], d[1], drop_skip=filtered) != normalise(o[2], o[1]):
+        if d[0] == 200 and o[1] == "application/vnd.kubernetes.protobuf":
+            # Byte for byte, but for the ListMeta (the cache's resourceVersion).
+            if pw.Envelope(d[2]).kind.endswith("List"):
+                same = pw.with_list_meta(o[2], pw.ProtoList(d[2]).list_meta) == d[2]
+            else:
+                same = o[2] == d[2]
+            if not same:
+                problems.append(f"offline {path} [{name}]: protobuf bodies differ\n online: {d[2][:300]!r}\n offline: {o[2][:300]!r}")
+        elif d[0] == 200 and normalise(d[2], d[1], drop_skip=filtered) != normalise(o[2], o[1]):
             problems.append(f"offline {path} [{name}]: bodies differ\n online: {d[2][:800]!r}\n offline: {o[2][:800]!r}")
         elif d[0] != 200 and json.loads(d[2]) != json.loads(o[2]):
             problems.append(f"offline {path} [{name}]: {d[2]!r} vs {o[2]!r}")
+    leases = f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases"
+    o = fetch(p.http, leases, ACCEPTS["metadata-informer"])
+    d = online[(leases, "metadata-informer")]
+    if o[1] != "application/vnd.kubernetes.protobuf" or pw.with_list_meta(o[2], pw.ProtoList(d[2]).list_meta) != d[2]:
+        problems.append(f"offline protobuf PartialObjectMetadataList of protobuf-cached leases: {o[1]} {o[2][:300]!r}\n vs {d[2][:300]!r}")
     for a in KUBECTL:
         off = k.proxy_run("get", "-n", ns, *a, "--request-timeout=10s").stdout
         want = [r for r in kubectl_cells(kubectl_online[tuple(a)]) if not r[0].startswith("skip-")]
