@@ -60,3 +60,27 @@ import Testing
         #expect(String(decoding: first, as: UTF8.self).hasPrefix(#"{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{"resourceVersion":"8201"},"columnDefinitions":[{"name":"Name","#))
     }
 }
+
+/// Damaged input never crashes the tree parser or the printers: every truncation of a real pod
+/// either parses or throws, and seeded byte flips print or throw.
+@Suite struct TableRobustnessTests {
+    @Test func truncationsAndFlips() throws {
+        let (_, items) = try TableFixtures.items("pods.list.json")
+        let pod = items[0]
+        for cut in 0..<pod.count {
+            if let node = try? JSONNode.parse(Array(pod[..<cut])) { _ = TablePrinter.pods.row(node, now: 0) }
+        }
+        var state: UInt64 = 42
+        for _ in 0..<2000 {
+            var damaged = pod
+            for _ in 0..<3 {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                damaged[Int(state >> 33) % damaged.count] = UInt8(truncatingIfNeeded: state >> 17)
+            }
+            var w = TableWriter(printer: .pods, include: .metadata)
+            var out: [UInt8] = []
+            try? w.appendRow(object: damaged, now: 0, into: &out)
+            _ = try? RowRewrite.strip(row: damaged, to: .metadata, apiVersion: "meta.k8s.io/v1")
+        }
+    }
+}
