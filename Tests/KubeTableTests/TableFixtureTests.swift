@@ -186,3 +186,22 @@ enum TableFixtures {
         #expect(names.contains("pod-running") && names.contains("pod-crash"))
     }
 }
+
+@Suite struct GetTableFixtureTests {
+    /// A get's Table: one row, the object's resourceVersion as the Table's (what GetAnswer writes).
+    @Test func oneObjectTableEqualsTheApiserversGet() throws {
+        let (_, items) = try TableFixtures.items("pods.list.json")
+        let pod = try #require(items.first { (try? JSONNode.parse($0))?["metadata", "name"].string == "pod-running" })
+        let rv = try JSONNode.parse(pod)["metadata", "resourceVersion"].string
+        let builds = try TableFixtures.captureSeconds().map { now -> Any in
+            var w = TableWriter(printer: .pods, include: .metadata)
+            var out: [UInt8] = []
+            w.begin(resourceVersion: rv, into: &out)
+            try w.appendRow(object: pod, now: now, into: &out)
+            w.end(into: &out)
+            return try TableFixtures.json(out)
+        }
+        let d = TableFixtures.compare(captured: try TableFixtures.json(try TableFixtures.bytes("pod.get.table.json")), builds: builds)
+        #expect(d == nil, "\(d ?? "")")
+    }
+}
