@@ -63,7 +63,8 @@ struct CacheRouter: RequestRouter {
         guard cached || filter != nil else { return RequestPlan(head: head) }
         // A Table or metadata-only ask of an unfiltered resource passes through as asked: its rows
         // are not objects, so nothing of it may be cached (a Table read as a list would replace the
-        // scope with nothing). A filtered resource's ask is rewritten to a plain list (see below).
+        // scope with nothing). A filtered resource's ask is filtered in its shape, uncached
+        // (`shapedFilteredRead`), or where it cannot be, rewritten to a plain list.
         let caching = cached && (filter != nil || !Self.asksForAnotherShape(head))
         var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: caching)
         var answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
@@ -125,14 +126,14 @@ struct CacheRouter: RequestRouter {
                                    localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
             }
             let read = params.read ?? ListReadPlan(read: .latest, limit: 0)
-            let continuing = options.continueToken.isEmpty ? nil
-                : cache.pages.take(token: options.continueToken, collection: collection, namespace: info.namespace, selectionKey: selection.key)
-            // A later page of a list we did not see from its first page cannot complete a scope.
-            if !options.continueToken.isEmpty && continuing == nil { tee.caching = false }
             if let filter, let shaped = shapedFilteredRead(head, info: info, filter: filter, tee: tee, get: nil, list: { ListTee(ctx: $0, selection: selection, pages: cache.pages, continuing: nil) }) {
                 return RequestPlan(head: shaped.head, interceptor: shaped.interceptor,
                                    localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, read: read) } : nil)
             }
+            let continuing = options.continueToken.isEmpty ? nil
+                : cache.pages.take(token: options.continueToken, collection: collection, namespace: info.namespace, selectionKey: selection.key)
+            // A later page of a list we did not see from its first page cannot complete a scope.
+            if !options.continueToken.isEmpty && continuing == nil { tee.caching = false }
             let listTee = tee.caching || filter != nil ? ListTee(ctx: tee, selection: selection, pages: cache.pages, continuing: continuing) : nil
             return RequestPlan(head: h, interceptor: listTee,
                                localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, read: read) } : nil)
@@ -189,18 +190,21 @@ struct CacheRouter: RequestRouter {
                                     get name: String?, list: ((TeeContext) -> ResponseInterceptor)? = nil) -> (head: HTTPRequestHead, interceptor: ResponseInterceptor)? {
         var ctx = tee
         ctx.caching = false
-        let plain: ResponseInterceptor = name.map { ObjectTee(ctx: ctx, purpose: .get, name: $0) } ?? list!(ctx)
+        func plain() -> ResponseInterceptor {
+            if let name { return ObjectTee(ctx: ctx, purpose: .get, name: name) }
+            return list?(ctx) ?? ObjectTee(ctx: ctx, purpose: .get, name: "")
+        }
         guard let target = OutputTarget.candidates(accept: head.headers.first(name: "accept")).first,
               let conversion = target.conversion else { return nil }
         switch conversion {
         case .table:
             guard let table = TablePlan(head, query: info.query, filter: filter) else { return nil }
-            return (table.head, TableTee(ctx: ctx, fallback: plain, strip: table.strip, apiVersion: table.apiVersion, getName: name))
+            return (table.head, TableTee(ctx: ctx, fallback: plain(), strip: table.strip, apiVersion: table.apiVersion, getName: name))
         case .partialObjectMetadata, .partialObjectMetadataList:
             guard !filter.usesFieldsBeyondMetadata else { return nil }
             var h = head
             h.headers.remove(name: "accept-encoding")
-            return (h, plain)
+            return (h, plain())
         }
     }
 
