@@ -9,6 +9,7 @@ import PackageDescription
 //   KubeJSON      pure: streaming JSON scanning (list items, watch events, metadata) and Status bodies
 //   KubeProto     pure: streaming protobuf scanning (k8s envelope, list items, watch frames, metadata) and writers
 //   KubeProtoJSON pure: protobuf object -> the apiserver's JSON, driven by a schema generated from k8s.io/api
+//   KubeTable     pure: the apiserver's Table printers (kubectl get) and PartialObjectMetadata, from an object's JSON
 //   Filters       pure: filter rules and the Outpost config file
 //   OfflineAccess pure: the apiserver's authorization answers, remembered, decide who may read the cache offline
 //   CacheStore    the on-disk store (SQLite WAL through the system libsqlite3)
@@ -48,6 +49,7 @@ let package = Package(
         .target(name: "KubeJSON"),
         .target(name: "KubeProto", dependencies: ["KubeJSON"]),
         .target(name: "KubeProtoJSON", dependencies: ["KubeProto"]),
+        .target(name: "KubeTable", dependencies: ["KubeJSON"]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CacheStore", dependencies: ["CSQLite"]),
         .systemLibrary(name: "CSodium", pkgConfig: "libsodium", providers: [.apt(["libsodium-dev"])]),
@@ -80,7 +82,7 @@ let package = Package(
         .target(
             name: "EdgeCache",
             dependencies: [
-                "OutpostProxy", "CacheStore", "CacheCrypto", "OfflineAccess", "Filters", "KubeJSON", "KubeProto", "KubeProtoJSON", "KubeRequest", "Selectors",
+                "OutpostProxy", "CacheStore", "CacheCrypto", "OfflineAccess", "Filters", "KubeJSON", "KubeProto", "KubeProtoJSON", "KubeRequest", "KubeTable", "Selectors",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,6 +116,7 @@ let package = Package(
         .testTarget(name: "KubeJSONTests", dependencies: ["KubeJSON"]),
         .testTarget(name: "KubeProtoTests", dependencies: ["KubeProto", "KubeJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "KubeProtoJSONTests", dependencies: ["KubeProtoJSON", "KubeProto"], exclude: ["Fixtures"]),
+        .testTarget(name: "KubeTableTests", dependencies: ["KubeTable", "KubeJSON"], exclude: ["Fixtures"]),
         .testTarget(name: "CacheStoreTests", dependencies: ["CacheStore"]),
         .testTarget(name: "CacheCryptoTests", dependencies: ["CacheCrypto"]),
         .testTarget(name: "OfflineAccessTests", dependencies: ["OfflineAccess"]),

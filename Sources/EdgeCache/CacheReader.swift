@@ -47,7 +47,7 @@ final class CacheReader: Sendable {
     /// converted for a JSON answer; see `AnswerEncoding.body`).
     static func batch(_ store: CacheStore, _ collection: Collection, namespace: String, after cursor: Cursor?,
                       selection: Selection, filter: ResourceFilter?, count: Int, scanLimit: Int = 2000,
-                      encoding: AnswerEncoding, kinds: KindRegistry.Kinds) throws -> Batch {
+                      encoding: AnswerEncoding, kinds: KindRegistry.Kinds, metadataOnly: Bool = false) throws -> Batch {
         var rows: [StoredObject] = []
         var last: Cursor? = nil
         var scanned = 0
@@ -64,19 +64,33 @@ final class CacheReader: Sendable {
             return true
         }
         // Encoded outside the store's lock (forEach's body runs under it).
-        let bodies = try rows.map { try encoding.body(of: $0, kinds: kinds) }
+        var bodies = try rows.map { try encoding.body(of: $0, kinds: kinds) }
+        if metadataOnly && encoding == .protobuf {
+            // A protobuf PartialObjectMetadataList: each item is its object's metadata.
+            bodies = try bodies.map { try ProtoPartialObjectMetadata.message(ofObject: $0) }
+        }
         return Batch(bodies: bodies, next: exhausted ? nil : last, keys: rows.map { Cursor(namespace: $0.namespace, name: $0.name) })
     }
 
     /// Total framed size of the matching objects' messages in a protobuf list (its envelope's
     /// length goes before the items, so an unpaged protobuf list is read twice: sizes, then bytes).
     static func protobufItemsLength(_ store: CacheStore, _ collection: Collection, namespace: String,
-                                    selection: Selection, filter: ResourceFilter?) throws -> Int {
+                                    selection: Selection, filter: ResourceFilter?, metadataOnly: Bool = false) throws -> Int {
         var length = 0
+        var failure: Error?
         try store.forEach(gvr: collection.gvr, namespace: namespace, after: nil, prefilter: selection.prefilter) { obj in
-            if matches(obj, selection, filter) { length += ProtoListWriter.itemFrameSize(messageLength: obj.body.count) }
+            guard matches(obj, selection, filter) else { return true }
+            var size = obj.body.count
+            if metadataOnly {
+                do { size = try ProtoPartialObjectMetadata.message(ofObject: obj.body).count } catch {
+                    failure = error
+                    return false
+                }
+            }
+            length += ProtoListWriter.itemFrameSize(messageLength: size)
             return true
         }
+        if let failure { throw failure }
         return length
     }
 

@@ -1,5 +1,6 @@
 import Filters
 import KubeRequest
+import KubeTable
 import NIOHTTP1
 import OfflineAccess
 import OutpostProxy
@@ -95,13 +96,20 @@ struct CacheRouter: RequestRouter {
         guard cached || filter != nil else { return RequestPlan(head: head) }
         // A Table or metadata-only ask of an unfiltered resource passes through as asked: its rows
         // are not objects, so nothing of it may be cached (a Table read as a list would replace the
-        // scope with nothing). A filtered resource's ask is rewritten to a plain list (see below).
+        // scope with nothing). A filtered resource's ask is filtered in its shape, uncached
+        // (`shapedFilteredRead`), or where it cannot be, rewritten to a plain list.
         let caching = cached && (filter != nil || !Self.asksForAnotherShape(head))
         var tee = cache.teeContext(collection, namespace: info.namespace, filter: filter, caching: caching)
-        let answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
+        var answers = AnswerContext(collection: collection, namespace: info.namespace, reader: cache.reader,
                                     filter: filter, metrics: cache.metrics,
                                     formats: ClientFormats(accept: head.headers.first(name: "accept")),
                                     trust: cache.trust, logger: cache.logger)
+        if info.verb == .get || info.verb == .list {
+            answers.shape = AnswerShape(accept: head.headers.first(name: "accept"),
+                                        printable: Printers.printer(group: collection.group, resource: collection.resource) != nil)
+            answers.includeQuery = info.query.first("includeObject")?.value
+            answers.include = IncludeObject(query: answers.includeQuery) ?? .metadata
+        }
 
         switch info.verb {
         case .get, .list, .watch:
@@ -119,6 +127,10 @@ struct CacheRouter: RequestRouter {
                     let status = StatusResponses(error)
                     return RequestPlan(head: h, interceptor: ObjectTee(ctx: tee, purpose: .get, name: name),
                                        localResponder: cached ? { FixedStatusAnswer(status) } : nil)
+                }
+                if let filter, let shaped = shapedFilteredRead(head, info: info, filter: filter, tee: tee, get: name) {
+                    return RequestPlan(head: shaped.head, interceptor: shaped.interceptor,
+                                       localResponder: cached ? { GetAnswer(ctx: answers, name: name, resourceVersion: wanted) } : nil)
                 }
                 return RequestPlan(head: h, interceptor: tee.caching || filter != nil ? ObjectTee(ctx: tee, purpose: .get, name: name) : nil,
                                    localResponder: cached ? { GetAnswer(ctx: answers, name: name, resourceVersion: wanted) } : nil)
@@ -139,16 +151,24 @@ struct CacheRouter: RequestRouter {
             let options = params.options, selection = params.selection
             let bookmarks = cache.bookmarkInterval
             if info.verb == .watch {
+                if let filter, Self.asksForTable(head), let table = TablePlan(head, query: info.query, filter: filter) {
+                    return RequestPlan(head: table.head, interceptor: TableWatchTee(ctx: tee, strip: table.strip, apiVersion: table.apiVersion),
+                                       localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
+                }
                 return RequestPlan(head: h, interceptor: tee.caching || filter != nil ? WatchTee(ctx: tee, selection: selection) : nil,
                                    localResponder: cached ? { WatchAnswer(ctx: answers, selection: selection, options: options, bookmarkInterval: bookmarks) } : nil)
             }
             let read = params.read ?? ListReadPlan(read: .latest, limit: 0)
+            if let filter, let shaped = shapedFilteredRead(head, info: info, filter: filter, tee: tee, get: nil, list: { ListTee(ctx: $0, selection: selection, pages: cache.pages, continuing: nil) }) {
+                return RequestPlan(head: shaped.head, interceptor: shaped.interceptor,
+                                   localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, read: read) } : nil)
+            }
             let continuing = options.continueToken.isEmpty ? nil
                 : cache.pages.take(token: options.continueToken, collection: collection, namespace: info.namespace, selectionKey: selection.key)
             // A later page of a list we did not see from its first page cannot complete a scope.
             if !options.continueToken.isEmpty && continuing == nil { tee.caching = false }
-            return RequestPlan(head: h,
-                               interceptor: tee.caching || filter != nil ? ListTee(ctx: tee, selection: selection, pages: cache.pages, continuing: continuing) : nil,
+            let listTee = tee.caching || filter != nil ? ListTee(ctx: tee, selection: selection, pages: cache.pages, continuing: continuing) : nil
+            return RequestPlan(head: h, interceptor: listTee,
                                localResponder: cached ? { ListAnswer(ctx: answers, selection: selection, read: read) } : nil)
         case .create, .update, .patch:
             guard cached else { return RequestPlan(head: head) }
@@ -182,13 +202,48 @@ struct CacheRouter: RequestRouter {
         head.headers[canonicalForm: "accept"].contains { $0.lowercased().contains("as=") }
     }
 
+    /// A read of a filtered resource in another shape than its objects, forwarded as asked and
+    /// filtered in that shape, never cached (Table rows and PartialObjectMetadata are not the
+    /// objects): a Table row by row (`TableTee`; the head asks for the row objects a field rule
+    /// needs), PartialObjectMetadata(List) item by item like a list or object (their metadata is
+    /// the objects'), unless a rule reads fields PartialObjectMetadata lacks. nil: the plain path
+    /// (which turns a shaped ask into a plain JSON one).
+    private func shapedFilteredRead(_ head: HTTPRequestHead, info: RequestInfo, filter: ResourceFilter, tee: TeeContext,
+                                    get name: String?, list: ((TeeContext) -> ResponseInterceptor)? = nil) -> (head: HTTPRequestHead, interceptor: ResponseInterceptor)? {
+        var ctx = tee
+        ctx.caching = false
+        func plain() -> ResponseInterceptor {
+            if let name { return ObjectTee(ctx: ctx, purpose: .get, name: name) }
+            return list?(ctx) ?? ObjectTee(ctx: ctx, purpose: .get, name: "")
+        }
+        guard let target = OutputTarget.candidates(accept: head.headers.first(name: "accept")).first,
+              let conversion = target.conversion else { return nil }
+        switch conversion {
+        case .table:
+            guard let table = TablePlan(head, query: info.query, filter: filter) else { return nil }
+            return (table.head, TableTee(ctx: ctx, fallback: plain(), strip: table.strip, apiVersion: table.apiVersion, getName: name))
+        case .partialObjectMetadata, .partialObjectMetadataList:
+            guard !filter.usesFieldsBeyondMetadata else { return nil }
+            var h = head
+            h.headers.remove(name: "accept-encoding")
+            return (h, plain())
+        }
+    }
+
+    /// Whether the apiserver answers this Accept with a Table (`kubectl get`): a Table clause is
+    /// the first it accepts.
+    static func asksForTable(_ head: HTTPRequestHead) -> Bool {
+        OutputTarget.candidates(accept: head.headers.first(name: "accept")).first?.conversion == .table
+    }
+
     /// The head forwarded for a teed read: uncompressed (the tee parses the body). Protobuf
     /// (kubelet, client-go) passes as asked: the tee splits it too. A Table ask for a filtered
     /// resource becomes a plain JSON list: the filter reads objects, not table rows.
     static func forwardedReadHead(_ head: HTTPRequestHead, filtered: Bool) -> HTTPRequestHead {
         var h = head
         h.headers.remove(name: "accept-encoding")
-        if filtered && asksForAnotherShape(head) {
+        // An Accept the apiserver refuses is forwarded as is: the client gets its 406.
+        if filtered && asksForAnotherShape(head) && !OutputTarget.candidates(accept: head.headers.first(name: "accept")).isEmpty {
             h.headers.replaceOrAdd(name: "accept", value: "application/json")
         }
         return h

@@ -2,6 +2,7 @@ import CacheStore
 import KubeJSON
 import KubeProto
 import KubeRequest
+import KubeTable
 import NIOCore
 import OutpostProxy
 
@@ -16,13 +17,20 @@ final class ListAnswer: LocalResponder {
     private let selection: Selection
     private let read: ListReadPlan
     private var cancelled = false
-    private var builder: ListBuilder?
+    private var builder: ShapedListWriter?
     /// A streamed protobuf list: the item bytes still to come (its length went out first).
     private var protobufRemaining = 0
     private static let batchSize = 256
     /// Pages up to this size are assembled before writing (the continue token goes before the
     /// items); a larger `limit` streams the whole list.
     private static let maxPagedLimit = 5000
+
+    /// A protobuf answer is a PartialObjectMetadataList (the metadata informer's first choice).
+    private var metadataOnly: Bool { ctx.shape.prefersProtobufMetadata }
+
+    private func listTypeMeta(_ kinds: KindRegistry.Kinds) -> ProtoTypeMeta {
+        metadataOnly ? ProtoPartialObjectMetadata.listTypeMeta : kinds.listTypeMeta
+    }
 
     init(ctx: AnswerContext, selection: Selection, read: ListReadPlan) {
         self.ctx = ctx
@@ -43,6 +51,11 @@ final class ListAnswer: LocalResponder {
 
     func start(_ writer: LocalResponseWriter) {
         ctx.metrics.answered("list")
+        switch ctx.shape {
+        case .notAcceptable(let message, let emptyDetails): return writer.finish(with: .apiNotAcceptable(message, emptyDetails: emptyDetails))
+        case .unsupported(let message): return writer.finish(with: .notAcceptable(message))
+        default: break
+        }
         let cursor: CacheReader.Cursor?
         switch Self.resumePoint(read.read, namespace: ctx.namespace) {
         case .refuse(let status):
@@ -53,6 +66,7 @@ final class ListAnswer: LocalResponder {
         }
         let limit = read.limit > 0 && read.limit <= Int64(Self.maxPagedLimit) ? Int(read.limit) : 0
         let ctx = self.ctx, selection = self.selection, startCursor = cursor, wanted = read.read
+        let metadataOnly = self.metadataOnly
         let first = limit > 0 ? limit + 1 : Self.batchSize
         ctx.reader.run(on: writer.eventLoop) { store -> Start in
             let scope = try ctx.coveringScope(store, selector: selection.key)
@@ -62,20 +76,26 @@ final class ListAnswer: LocalResponder {
             if let refusal = Self.refusal(wanted, scopeVersion: scope.resourceVersion) {
                 return Start(scope: scope, refusal: refusal, kinds: kinds, encoding: .json, first: empty)
             }
-            guard let encoding = try ctx.encoding(store) else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
+            let chosen: AnswerEncoding?
+            if ctx.shape.prefersProtobufMetadata {
+                chosen = ctx.shape.conversionEncoding(hasJSONObjects: try store.hasObjects(gvr: ctx.collection.gvr, namespace: ctx.namespace, format: .json))
+            } else {
+                chosen = ctx.shape.converts ? .json : try ctx.encoding(store)
+            }
+            guard let encoding = chosen else { return Start(scope: scope, kinds: kinds, encoding: nil, first: empty) }
             var itemsLength = 0
             if encoding == .protobuf && limit == 0 {
                 itemsLength = try CacheReader.protobufItemsLength(store, ctx.collection, namespace: ctx.namespace,
-                                                                  selection: selection, filter: ctx.filter)
+                                                                  selection: selection, filter: ctx.filter, metadataOnly: metadataOnly)
             }
             // A page needs limit+1 matches to know whether another page follows.
             var batch = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: startCursor,
                                               selection: selection, filter: ctx.filter, count: first,
-                                              encoding: encoding, kinds: kinds)
+                                              encoding: encoding, kinds: kinds, metadataOnly: metadataOnly)
             while limit > 0, batch.bodies.count < first, let next = batch.next {
                 let more = try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: next,
                                                  selection: selection, filter: ctx.filter, count: first - batch.bodies.count,
-                                                 encoding: encoding, kinds: kinds)
+                                                 encoding: encoding, kinds: kinds, metadataOnly: metadataOnly)
                 batch.bodies += more.bodies
                 batch.keys += more.keys
                 batch.next = more.next
@@ -96,6 +116,10 @@ final class ListAnswer: LocalResponder {
                     writer.finish(with: StatusResponses(refusal))
                     return
                 }
+                if let refusal = ctx.shape.refusal(list: true, collection: ctx.collection, kind: s.kinds.kind, includeObject: ctx.includeQuery) {
+                    writer.finish(with: refusal)
+                    return
+                }
                 guard let encoding = s.encoding else {
                     writer.finish(with: .notAcceptable("some \(ctx.collection.resource) are cached as JSON"))
                     return
@@ -103,7 +127,7 @@ final class ListAnswer: LocalResponder {
                 if limit > 0 {
                     writePage(s, scope: scope, limit: limit, encoding: encoding, writer: writer)
                 } else if encoding == .protobuf {
-                    let w = ProtoListWriter(typeMeta: s.kinds.listTypeMeta, listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion),
+                    let w = ProtoListWriter(typeMeta: listTypeMeta(s.kinds), listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion),
                                             itemsFramedLength: s.protobufItemsLength)
                     var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
                     head.headers.add(name: "Content-Length", value: String(w.bodyLength))
@@ -112,11 +136,12 @@ final class ListAnswer: LocalResponder {
                     protobufRemaining = s.protobufItemsLength
                     streamProtobuf(s.first, kinds: s.kinds, suffix: w.suffix, writer: writer)
                 } else {
-                    let b = ListBuilder(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion, resourceVersion: scope.resourceVersion)
+                    let b = ShapedListWriter(shape: ctx.shape, kinds: s.kinds, collection: ctx.collection, include: ctx.include,
+                                             resourceVersion: scope.resourceVersion, now: WallClock.now())
                     var out: [UInt8] = []
                     b.begin(into: &out)
                     builder = b
-                    writer.head(LocalResponseWriter.streamingHead())
+                    writer.head(LocalResponseWriter.streamingHead(contentType: ctx.shape.contentType))
                     writer.body(ByteBuffer(bytes: out))
                     stream(s.first, kinds: s.kinds, writer: writer)
                 }
@@ -184,14 +209,20 @@ final class ListAnswer: LocalResponder {
         let body: [UInt8]
         switch encoding {
         case .json:
-            body = ListBuilder.build(kind: s.kinds.listKind, apiVersion: s.kinds.apiVersion,
-                                     resourceVersion: scope.resourceVersion, continueToken: token, items: bodies)
+            do {
+                body = try ShapedListWriter.build(shape: ctx.shape, kinds: s.kinds, collection: ctx.collection, include: ctx.include,
+                                                  resourceVersion: scope.resourceVersion, continueToken: token,
+                                                  now: WallClock.now(), items: bodies)
+            } catch {
+                ctx.logger.warning("offline list failed: a cached object could not be converted", metadata: ["error": "\(error)"])
+                return writer.finish(with: .unavailable("a cached \(ctx.collection.resource) object could not be converted: \(error)"))
+            }
         case .protobuf:
-            body = ProtoListWriter.encode(typeMeta: s.kinds.listTypeMeta,
+            body = ProtoListWriter.encode(typeMeta: listTypeMeta(s.kinds),
                                           listMeta: ProtoListMeta(resourceVersion: scope.resourceVersion, continueToken: token),
                                           items: bodies)
         }
-        var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
+        var head = LocalResponseWriter.streamingHead(contentType: encoding == .json ? ctx.shape.contentType : encoding.contentType)
         head.headers.add(name: "Content-Length", value: String(body.count))
         writer.head(head)
         writer.body(ByteBuffer(bytes: body))
@@ -203,7 +234,14 @@ final class ListAnswer: LocalResponder {
         guard !cancelled, var b = builder else { return }
         var out: [UInt8] = []
         out.reserveCapacity(batch.bodies.reduce(0) { $0 + $1.count + 1 })
-        for body in batch.bodies { b.append(item: body, into: &out) }
+        do {
+            for body in batch.bodies { try b.append(item: body, into: &out) }
+        } catch {
+            // The head is out: the only honest signal left is an incomplete body.
+            cancelled = true
+            ctx.abort(writer, "list", error)
+            return
+        }
         guard let next = batch.next else {
             b.end(into: &out)
             builder = nil
@@ -249,7 +287,8 @@ final class ListAnswer: LocalResponder {
 
     private func fetch(after next: CacheReader.Cursor, encoding: AnswerEncoding, kinds: KindRegistry.Kinds,
                        writer: LocalResponseWriter, _ then: @escaping (CacheReader.Batch) -> Void) {
-        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
+        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds,
+                      metadataOnly: metadataOnly) { [self] result in
             guard !cancelled else { return }
             switch result {
             case .success(let batch): then(batch)

@@ -3,6 +3,7 @@ import Filters
 import KubeJSON
 import KubeProto
 import KubeRequest
+import KubeTable
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -18,6 +19,11 @@ struct AnswerContext: Sendable {
     var metrics: CacheMetrics
     /// What the client's Accept takes.
     var formats: ClientFormats = .json
+    /// The body's shape (objects, Table, PartialObjectMetadata) and a Table row's object.
+    var shape: AnswerShape = .objects
+    var include: IncludeObject = .metadata
+    /// The `includeObject` query value as sent (an unknown one is the apiserver's 400 for Tables).
+    var includeQuery: String?
     var trust: ScopeTrust
     var logger: Logger
 }
@@ -49,13 +55,14 @@ extension AnswerContext {
     /// Once the client has room, reads the next batch after `cursor` and hands it over on the
     /// writer's event loop.
     func nextBatch(for writer: LocalResponseWriter, after cursor: CacheReader.Cursor, selection: Selection, count: Int,
-                   encoding: AnswerEncoding, kinds: KindRegistry.Kinds,
+                   encoding: AnswerEncoding, kinds: KindRegistry.Kinds, metadataOnly: Bool = false,
                    _ body: @escaping (Result<CacheReader.Batch, Error>) -> Void) {
         let ctx = self
         writer.whenWritable {
             ctx.reader.run(on: writer.eventLoop) { store in
                 try CacheReader.batch(store, ctx.collection, namespace: ctx.namespace, after: cursor,
-                                      selection: selection, filter: ctx.filter, count: count, encoding: encoding, kinds: kinds)
+                                      selection: selection, filter: ctx.filter, count: count, encoding: encoding, kinds: kinds,
+                                      metadataOnly: metadataOnly)
             }.assumeIsolated().whenComplete(body)
         }
     }
@@ -104,14 +111,40 @@ final class GetAnswer: LocalResponder {
     private enum Outcome: Sendable {
         case found([UInt8], AnswerEncoding)
         case notAcceptable
+        case refused(StatusResponses)
         case notFound
         case unknown
         case tooLarge(APIStatus)
     }
 
+    /// One object in the client's shape: a one-row Table (its metadata carries the object's
+    /// resourceVersion) or its PartialObjectMetadata.
+    static func shaped(_ object: [UInt8], ctx: AnswerContext, kinds: KindRegistry.Kinds) throws -> [UInt8] {
+        switch ctx.shape {
+        case .table(let v):
+            var t = TableWriter(apiVersion: v, printer: Printers.printer(group: ctx.collection.group, resource: ctx.collection.resource) ?? .defaultConverter,
+                                include: ctx.include)
+            var out: [UInt8] = []
+            let rv = (try? JSONNode.parse(object))?["metadata", "resourceVersion"].string ?? ""
+            t.begin(resourceVersion: rv, into: &out)
+            try t.appendRow(object: object, now: WallClock.now(), into: &out)
+            t.end(into: &out)
+            return out
+        case .metadata(let v, _, _, _):
+            return try PartialObjectMetadata.of(object: object, apiVersion: v) + [0x0A]
+        default:
+            return object + [0x0A]
+        }
+    }
+
     func start(_ writer: LocalResponseWriter) {
         let ctx = self.ctx, name = self.name, wanted = resourceVersion
         ctx.metrics.answered("get")
+        switch ctx.shape {
+        case .notAcceptable(let message, let emptyDetails): return writer.finish(with: .apiNotAcceptable(message, emptyDetails: emptyDetails))
+        case .unsupported(let message): return writer.finish(with: .notAcceptable(message))
+        default: break
+        }
         ctx.reader.run(on: writer.eventLoop) { store -> Outcome in
             let obj = try store.get(gvr: ctx.collection.gvr, namespace: ctx.namespace, name: name)
             if wanted > 0 {
@@ -123,8 +156,22 @@ final class GetAnswer: LocalResponder {
             }
             if let obj,
                ctx.filter?.droppingRule(name: obj.name, namespace: obj.namespace, labels: obj.labels, fields: obj.fieldMap) == nil {
-                guard let encoding = AnswerEncoding.choose(ctx.formats, object: obj.format) else { return .notAcceptable }
                 let kinds = ctx.reader.kinds.lookup(ctx.collection)
+                if ctx.shape.converts {
+                    if let refusal = ctx.shape.refusal(list: false, collection: ctx.collection, kind: kinds.kind, includeObject: ctx.includeQuery) {
+                        return .refused(refusal)
+                    }
+                    switch ctx.shape.conversionEncoding(hasJSONObjects: obj.format == .json) {
+                    case .protobuf?:
+                        let message = try ProtoPartialObjectMetadata.message(ofObject: obj.body)
+                        return .found(ProtoObjectWriter.encode(typeMeta: ProtoPartialObjectMetadata.typeMeta, message: message), .protobuf)
+                    case .json?:
+                        return .found(try Self.shaped(try AnswerEncoding.json.body(of: obj, kinds: kinds), ctx: ctx, kinds: kinds), .json)
+                    case nil:
+                        return .notAcceptable
+                    }
+                }
+                guard let encoding = AnswerEncoding.choose(ctx.formats, object: obj.format) else { return .notAcceptable }
                 let body = try encoding.body(of: obj, kinds: kinds)
                 switch encoding {
                 case .json: return .found(body + [0x0A], .json)
@@ -141,11 +188,13 @@ final class GetAnswer: LocalResponder {
             guard !cancelled else { return }
             switch result {
             case .success(.found(let body, let encoding)):
-                var head = LocalResponseWriter.streamingHead(contentType: encoding.contentType)
+                var head = LocalResponseWriter.streamingHead(contentType: encoding == .json ? ctx.shape.contentType : encoding.contentType)
                 head.headers.add(name: "Content-Length", value: String(body.count))
                 writer.head(head)
                 writer.body(ByteBuffer(bytes: body))
                 writer.end()
+            case .success(.refused(let status)):
+                writer.finish(with: status)
             case .success(.notAcceptable):
                 writer.finish(with: .notAcceptable("\(ctx.collection.resource) \"\(name)\" is cached as JSON"))
             case .success(.notFound):

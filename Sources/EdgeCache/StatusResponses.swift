@@ -73,6 +73,11 @@ struct StatusResponses {
         StatusResponses(StatusBody(message: "outpost (offline): \(what); only JSON can be served for it", reason: .notAcceptable, code: 406))
     }
 
+    /// The apiserver's own 406 (a media type or conversion it refuses), word for word.
+    static func apiNotAcceptable(_ message: String, emptyDetails: Bool = false) -> StatusResponses {
+        StatusResponses(StatusBody(message: message, reason: .notAcceptable, details: emptyDetails ? StatusDetails() : nil, code: 406))
+    }
+
     static func gone(_ message: String) -> StatusResponses {
         StatusResponses(StatusBody(message: message, reason: .expired, code: 410))
     }

@@ -8,6 +8,14 @@ public struct ResourceFilter: Sendable {
     /// extracting the object's selectable fields and pass `[:]`.
     public let usesFields: Bool
 
+    /// Whether a rule reads a field that PartialObjectMetadata does not carry (anything but
+    /// `metadata.name` and `metadata.namespace`): a Table row must then carry the whole object.
+    public var usesFieldsBeyondMetadata: Bool {
+        rules.contains { rule in
+            rule.fieldSelector?.terms.contains { $0.field != "metadata.name" && $0.field != "metadata.namespace" } ?? false
+        }
+    }
+
     init(rules: [FilterRule]) {
         self.rules = rules
         self.usesFields = rules.contains { $0.fieldSelector != nil }

@@ -51,8 +51,13 @@ public struct ListInfo: Equatable, Sendable {
 /// `finish()` throws unless a complete document was seen, so a truncated body can never
 /// be mistaken for a complete list. After any error the splitter is poisoned.
 public struct JSONListSplitter {
+    /// What the body is: a List (`items`, each an object) or a `meta.k8s.io` Table (`rows`, each
+    /// `{"cells":[...],"object":{...}}`; the row's metadata is its `object`'s, empty when the
+    /// object is `null`, i.e. `includeObject=None`).
+    public enum Shape: Sendable, Equatable { case list, table }
     public let maxItemSize: Int
     public let fieldPaths: FieldPaths
+    public let shape: Shape
     /// List-level metadata. Authoritative after `finish()` (metadata may follow items).
     public private(set) var info = ListInfo()
     /// Total bytes fed so far.
@@ -76,9 +81,10 @@ public struct JSONListSplitter {
     var sawItems = false
     var poisoned = false
 
-    public init(maxItemSize: Int = JSONLimits.defaultMaxItemSize, fieldPaths: FieldPaths = .none) {
+    public init(maxItemSize: Int = JSONLimits.defaultMaxItemSize, fieldPaths: FieldPaths = .none, shape: Shape = .list) {
         self.maxItemSize = maxItemSize
         self.fieldPaths = fieldPaths
+        self.shape = shape
     }
 
     /// Whether a complete document has been seen (trailing whitespace may still follow).
@@ -305,7 +311,7 @@ public struct JSONListSplitter {
             let b = try cur.peek()
             guard b == ASCII.quote else { throw cur.error(.unexpectedByte(b)) }
             let k = try cur.scanString()
-            if cur.keyEquals(k, "items") { currentKey = .items }
+            if shape == .list ? cur.keyEquals(k, "items") : cur.keyEquals(k, "rows") { currentKey = .items }
             else if cur.keyEquals(k, "metadata") { currentKey = .metadata }
             else if cur.keyEquals(k, "kind") { currentKey = .kind }
             else if cur.keyEquals(k, "apiVersion") { currentKey = .apiVersion }
@@ -322,11 +328,28 @@ public struct JSONListSplitter {
             state = .commaOrEnd
             return nil
         case .item:
-            let m = try ObjectMeta.parseObject(&cur, fieldPaths)
+            let m = shape == .list ? try ObjectMeta.parseObject(&cur, fieldPaths) : try parseRow(&cur)
             info.itemCount += 1
             state = .itemCommaOrEnd
             return m
         }
+    }
+
+    /// A Table row: the metadata of its `object` (validating the rest).
+    private func parseRow(_ c: inout Cursor) throws(JSONError) -> ObjectMeta {
+        guard try c.peek() == ASCII.lbrace else { throw c.error(.itemNotObject) }
+        var m = ObjectMeta()
+        if fieldPaths.count > 0 { m.fields = Array(repeating: nil, count: fieldPaths.count) }
+        guard try c.beginObject() else { return m }
+        repeat {
+            let k = try c.key()
+            if c.keyEquals(k, "object"), try c.peek() == ASCII.lbrace {
+                m = try ObjectMeta.parseObject(&c, fieldPaths)
+            } else {
+                try c.skipValue()
+            }
+        } while try c.commaOrClose(ASCII.rbrace)
+        return m
     }
 
     private mutating func parseListMeta(_ c: inout Cursor) throws(JSONError) {
