@@ -68,9 +68,12 @@ extension CacheRouter {
             return .local(RequestPlan(head: head, localResponder: { FixedStatusAnswer(status) }, answerLocally: true))
         }
         let scope = ScopeKey(gvr: collection.gvr, namespace: namespace, selector: params.selection.key)
+        // Only a reflector-like client is handed over (client-go's always asks for bookmarks and
+        // re-watches when a watch ends); `kubectl get -w` or a plain script would stop instead.
+        let handsOver = watch && params.options.allowWatchBookmarks
         guard confirmed else {
             // Its answer will confirm it: a running hub takes the watch over afterwards.
-            return .forward(handover: watch ? sync.existingHub(for: scope) : nil)
+            return .forward(handover: handsOver ? sync.existingHub(for: scope) : nil)
         }
         let options = params.options
         if !watch {
@@ -81,7 +84,7 @@ extension CacheRouter {
             else { return .forward(handover: nil) }
         }
         guard let hub = sync.hub(for: scope, collection: collection, selection: params.selection) else { return .forward(handover: nil) }
-        guard hub.isReady else { return .forward(handover: watch ? hub : nil) }
+        guard hub.isReady else { return .forward(handover: handsOver ? hub : nil) }
         let answers = AnswerContext(collection: collection, namespace: namespace, reader: cache.reader,
                                     filter: filter, metrics: cache.metrics,
                                     formats: ClientFormats(accept: head.headers.first(name: "accept")),

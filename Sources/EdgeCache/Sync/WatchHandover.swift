@@ -6,7 +6,8 @@ import OutpostProxy
 /// over once it is: the forwarded stream is ended cleanly (as the apiserver ends a watch at its
 /// timeout) and the client re-watches from its last resourceVersion — now served by the watch
 /// cache, from the history. Never within its first seconds (client-go counts a watch that ends
-/// within a second without events as failed, and relists), and never an error.
+/// within a second without events as failed, and relists), never an error, and only for clients
+/// that re-watch (reflectors: they ask for bookmarks).
 final class WatchHandover: ResponseInterceptor {
     private let inner: ResponseInterceptor?
     private let hub: WatchHub
