@@ -11,9 +11,19 @@ struct CacheRouter: RequestRouter {
     /// Every plan with a local answer is guarded: the apiserver's answers are recorded per caller,
     /// and a local answer is given only to a caller it allowed the same access (see `AccessGate`).
     func plan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
-        let plan = ungatedPlan(head, info: info)
-        guard let info, plan.localResponder != nil else { return plan }
-        return cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+        var handover: WatchHub?
+        if let info, case let route = watchCacheRoute(head, info) {
+            switch route {
+            case .local(let plan): return plan
+            case .forward(let hub): handover = hub
+            }
+        }
+        var plan = ungatedPlan(head, info: info)
+        if let info, plan.localResponder != nil {
+            plan = cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+        }
+        if let handover { plan.interceptor = WatchHandover(inner: plan.interceptor, hub: handover) }
+        return plan
     }
 
     private func ungatedPlan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {

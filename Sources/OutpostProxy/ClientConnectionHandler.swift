@@ -64,7 +64,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             let plan = env.router?.plan(head, info: labels.info) ?? RequestPlan(head: head)
             interceptor = plan.interceptor
             localFactory = plan.localResponder
-            perform(machine.requestHead(plan.head, route: route()))
+            perform(machine.requestHead(plan.head, route: plan.answerLocally ? .local : route()))
         case .body(let body):
             record?.bytesIn += body.readableBytes
             perform(machine.requestBody(.byteBuffer(body)))
@@ -567,6 +567,10 @@ extension ClientConnectionHandler: ResponseSink {
     func abortResponse() {
         env.metrics.upstreamError("response_unprocessable")
         perform(machine.interceptorFailed())
+    }
+
+    func endStream() {
+        perform(machine.endStreamForShutdown())
     }
 
     var eventLoop: EventLoop { loop! }

@@ -11,12 +11,16 @@ public struct RequestPlan {
     /// Builds a local answer (from the cache) for when the apiserver cannot answer; nil when the
     /// request has no local answer (writes, resources that are not cached).
     public var localResponder: (() -> LocalResponder)?
+    /// Answer with `localResponder` at once, online too: nothing goes upstream (the watch cache
+    /// serves the request from its reflector).
+    public var answerLocally: Bool
 
     public init(head: HTTPRequestHead, interceptor: ResponseInterceptor? = nil,
-                localResponder: (() -> LocalResponder)? = nil) {
+                localResponder: (() -> LocalResponder)? = nil, answerLocally: Bool = false) {
         self.head = head
         self.interceptor = interceptor
         self.localResponder = localResponder
+        self.answerLocally = answerLocally && localResponder != nil
     }
 }
 
