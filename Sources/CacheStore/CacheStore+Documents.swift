@@ -119,3 +119,61 @@ extension CacheStore {
         }
     }
 }
+
+extension CacheStore {
+    /// Starts a document of `length` bytes under `key` (zeros until `writeDocument` fills them),
+    /// replacing what was there: a document fetched in ranges is written straight to disk.
+    public func beginDocument(key: String, contentType: String, length: Int) throws {
+        try withConnection { c in
+            try c.transaction {
+                let st = try c.prepared("""
+                    INSERT OR REPLACE INTO documents(key, content_type, body, updated_at) VALUES(?1, ?2, zeroblob(?3), ?4)
+                    """)
+                defer { st.reset() }
+                try st.bind(1, key)
+                try st.bind(2, contentType)
+                try st.bind(3, Int64(length))
+                try st.bind(4, now())
+                try st.run()
+            }
+        }
+    }
+
+    /// Writes `bytes` at `offset` into the document under `key` (begun with `beginDocument`).
+    public func writeDocument(key: String, offset: Int, _ bytes: [UInt8]) throws {
+        try withConnection { c in
+            let st = try c.prepared("SELECT rowid FROM documents WHERE key=?1")
+            defer { st.reset() }
+            try st.bind(1, key)
+            guard try st.step() else { throw CacheStoreError(code: 0, message: "no document \(key)", context: "write document") }
+            let rowid = st.int64(0)
+            var blob: OpaquePointer?
+            let rc = sqlite3_blob_open(c.db, "main", "documents", "body", rowid, 1, &blob)
+            guard rc == SQLITE_OK, let blob else {
+                if let blob { sqlite3_blob_close(blob) }
+                throw c.error(rc, "open document for writing")
+            }
+            defer { sqlite3_blob_close(blob) }
+            let wrc = bytes.withUnsafeBytes { sqlite3_blob_write(blob, $0.baseAddress, Int32($0.count), Int32(offset)) }
+            guard wrc == SQLITE_OK else { throw c.error(wrc, "write document") }
+        }
+    }
+
+    /// Publishes the document under `from` as `to` (replacing it), in one transaction.
+    public func renameDocument(from: String, to: String) throws {
+        try withConnection { c in
+            try c.transaction {
+                let del = try c.prepared("DELETE FROM documents WHERE key=?1")
+                defer { del.reset() }
+                try del.bind(1, to)
+                try del.run()
+                let up = try c.prepared("UPDATE documents SET key=?2, updated_at=?3 WHERE key=?1")
+                defer { up.reset() }
+                try up.bind(1, from)
+                try up.bind(2, to)
+                try up.bind(3, now())
+                try up.run()
+            }
+        }
+    }
+}

@@ -69,6 +69,26 @@ enum DiscoveryDocuments {
         return out
     }
 
+    /// A `Content-Range: bytes START-END/TOTAL` header (END inclusive); nil for anything else
+    /// (`*` totals, other units).
+    struct ContentRange: Equatable {
+        var start: Int
+        var end: Int
+        var total: Int
+        var count: Int { end - start + 1 }
+
+        init?(_ header: String?) {
+            guard let header, header.hasPrefix("bytes ") else { return nil }
+            let rest = header.dropFirst(6)
+            guard let slash = rest.firstIndex(of: "/"), let dash = rest[..<slash].firstIndex(of: "-"),
+                  let s = Int(rest[..<dash]), let e = Int(rest[rest.index(after: dash)..<slash]),
+                  let t = Int(rest[rest.index(after: slash)...]), s >= 0, s <= e, e < t else { return nil }
+            start = s
+            end = e
+            total = t
+        }
+    }
+
     /// Whether `key` holds a resource list (`doc:/api/V`, `doc:/apis/G/V`).
     static func isResourceListKey(_ key: String) -> Bool {
         guard key.hasPrefix("doc:/api") else { return false }

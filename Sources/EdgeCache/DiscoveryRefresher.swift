@@ -18,33 +18,50 @@ import Synchronization
 /// Documents are written straight into the store from this task, not through the writer queue:
 /// an OpenAPI document is megabytes, more than the queue's budget, and nothing else waits on it.
 public final class DiscoveryRefresher: Sendable {
-    /// An upstream answer: status, Content-Type and the whole body.
+    /// An upstream answer: status, Content-Type, the body, and for ranged asks the ETag and
+    /// Content-Range.
     public struct Fetched: Sendable {
         public var status: Int
         public var contentType: String?
         public var body: [UInt8]
-        public init(status: Int, contentType: String?, body: [UInt8]) {
+        public var etag: String?
+        public var contentRange: String?
+        public init(status: Int, contentType: String?, body: [UInt8], etag: String? = nil, contentRange: String? = nil) {
             self.status = status
             self.contentType = contentType
             self.body = body
+            self.etag = etag
+            self.contentRange = contentRange
         }
     }
 
-    /// GETs `path` upstream with Outpost's credentials and this Accept header; `large`: the body
-    /// may be megabytes (OpenAPI). Throws on transport errors.
-    public typealias Fetch = @Sendable (_ path: String, _ accept: String, _ large: Bool) async throws -> Fetched
+    /// One GET upstream with Outpost's credentials.
+    public struct Request: Sendable, Equatable {
+        public var path: String
+        public var accept: String
+        /// Bytes asked for (a `Range` header); nil: the whole document.
+        public var range: Range<Int>?
+        /// The whole document may be megabytes (an OpenAPI document whose server ignores ranges).
+        public var large: Bool
+    }
+
+    /// Performs a `Request`. Throws on transport errors.
+    public typealias Fetch = @Sendable (Request) async throws -> Fetched
 
     public struct Settings: Sendable {
         public var startJitter: Duration
         public var recoveryJitter: Duration
         public var concurrency: Int
         public var retryDelays: [Duration]
+        /// OpenAPI documents are fetched in ranges of this many bytes.
+        public var rangeSize: Int
         public init(startJitter: Duration = .seconds(1), recoveryJitter: Duration = .seconds(10), concurrency: Int = 3,
-                    retryDelays: [Duration] = [.seconds(5), .seconds(10), .seconds(20)]) {
+                    retryDelays: [Duration] = [.seconds(5), .seconds(10), .seconds(20)], rangeSize: Int = 1 << 20) {
             self.startJitter = startJitter
             self.recoveryJitter = recoveryJitter
             self.concurrency = max(1, concurrency)
             self.retryDelays = retryDelays
+            self.rangeSize = max(1, rangeSize)
         }
     }
 
@@ -71,6 +88,8 @@ public final class DiscoveryRefresher: Sendable {
         self.settings = settings
         (stream, continuation) = AsyncStream.makeStream(of: Trigger.self, bufferingPolicy: .bufferingNewest(64))
         let keys = (try? cache.store.documentKeys(prefix: DiscoveryDocuments.askedPrefix)) ?? []
+        // A document half fetched when Outpost stopped is never published.
+        try? cache.store.deleteDocuments(keys: (try? cache.store.documentKeys(prefix: "staging:")) ?? [])
         known = Mutex(Set(keys.compactMap { DiscoveryDocuments.OpenAPIAsk(askedKey: $0) }))
     }
 
@@ -133,7 +152,7 @@ public final class DiscoveryRefresher: Sendable {
         let roots = discovery ? ["/version", "/api", "/apis"] : ["/version"]
         var complete = true
         var stored = 0
-        let rootDocs = await fetchAll(roots.map { ($0, "application/json", false) }, fetch: fetch)
+        let rootDocs = await fetchAll(roots.map { Request(path: $0, accept: "application/json", range: nil, large: false) }, fetch: fetch)
         var legacy: [String] = [], groups: [String] = []
         for (path, result) in rootDocs {
             guard case .success(let f) = result else { complete = false; continue }
@@ -150,7 +169,7 @@ public final class DiscoveryRefresher: Sendable {
         }
         if discovery {
             let lists = DiscoveryDocuments.resourceListPaths(legacyVersions: legacy, groupVersions: groups)
-            for (path, result) in await fetchAll(lists.map { ($0, "application/json", false) }, fetch: fetch) {
+            for (path, result) in await fetchAll(lists.map { Request(path: $0, accept: "application/json", range: nil, large: false) }, fetch: fetch) {
                 guard case .success(let f) = result else { complete = false; continue }
                 if f.status == 200, put(DiscoveryDocuments.key(path), f) { stored += 1 }
             }
@@ -180,19 +199,61 @@ public final class DiscoveryRefresher: Sendable {
         }
     }
 
-    /// OpenAPI documents one at a time (each is megabytes in memory while it is stored).
+    /// OpenAPI documents one at a time.
     private func fetchOpenAPI(_ asks: [DiscoveryDocuments.OpenAPIAsk], fetch: @escaping Fetch) async -> (stored: Int, complete: Bool) {
         var stored = 0, complete = true
         for ask in asks {
             do {
-                let f = try await fetch(ask.path, ask.accept, true)
-                if f.status == 200, put(ask.documentKey, f) { stored += 1 }
+                if try await fetchInSlices(ask, fetch: fetch) { stored += 1 }
             } catch {
                 complete = false
                 cache.logger.debug("could not fetch an OpenAPI document", metadata: ["path": "\(ask.path)", "error": "\(error)"])
             }
         }
         return (stored, complete)
+    }
+
+    /// Fetches an OpenAPI document (megabytes) in `rangeSize` ranges straight into the store, so
+    /// it is never whole in memory: written under a staging key, published in one transaction once
+    /// complete. Every range must carry the first one's ETag (the document did not change between
+    /// them); without an ETag, or from a server that ignores ranges, it is fetched whole. Returns
+    /// whether it was stored.
+    private func fetchInSlices(_ ask: DiscoveryDocuments.OpenAPIAsk, fetch: @escaping Fetch) async throws -> Bool {
+        let size = settings.rangeSize
+        let first = try await fetch(Request(path: ask.path, accept: ask.accept, range: 0..<size, large: true))
+        if first.status == 200 { return put(ask.documentKey, first) }
+        guard first.status == 206, let ct = first.contentType, !ct.isEmpty,
+              let r = DiscoveryDocuments.ContentRange(first.contentRange), r.start == 0, r.count == first.body.count else { return false }
+        if r.total == first.body.count { return put(ask.documentKey, first) }
+        guard let etag = first.etag, !etag.isEmpty else {
+            let whole = try await fetch(Request(path: ask.path, accept: ask.accept, range: nil, large: true))
+            return whole.status == 200 && put(ask.documentKey, whole)
+        }
+        let store = cache.store, staging = "staging:" + ask.documentKey
+        var published = false
+        defer { if !published { try? store.deleteDocuments(keys: [staging]) } }
+        do {
+            try store.beginDocument(key: staging, contentType: ct, length: r.total)
+            try store.writeDocument(key: staging, offset: 0, first.body)
+            var offset = first.body.count
+            while offset < r.total {
+                let f = try await fetch(Request(path: ask.path, accept: ask.accept, range: offset..<min(offset + size, r.total), large: true))
+                guard f.status == 206, f.etag == etag, let fr = DiscoveryDocuments.ContentRange(f.contentRange),
+                      fr.start == offset, fr.total == r.total, fr.count == f.body.count, fr.count > 0 else {
+                    cache.logger.debug("OpenAPI document changed or answered oddly between ranges; next refresh",
+                                       metadata: ["path": "\(ask.path)"])
+                    return false
+                }
+                try store.writeDocument(key: staging, offset: offset, f.body)
+                offset += f.body.count
+            }
+            try store.renameDocument(from: staging, to: ask.documentKey)
+            published = true
+            return true
+        } catch let error as CacheStoreError {
+            cache.logger.warning("could not store an OpenAPI document", metadata: ["path": "\(ask.path)", "error": "\(error)"])
+            return false
+        }
     }
 
     /// Stores an answer verbatim (with the apiserver's Content-Type). False when it was not stored.
@@ -207,16 +268,16 @@ public final class DiscoveryRefresher: Sendable {
         }
     }
 
-    /// GETs `items` with at most `concurrency` in flight; results in the order of `items`.
-    private func fetchAll(_ items: [(String, String, Bool)], fetch: @escaping Fetch) async -> [(String, Result<Fetched, Error>)] {
+    /// GETs `items` with at most `concurrency` in flight; results (by path) in the order of `items`.
+    private func fetchAll(_ items: [Request], fetch: @escaping Fetch) async -> [(String, Result<Fetched, Error>)] {
         var results = [Result<Fetched, Error>?](repeating: nil, count: items.count)
         await withTaskGroup(of: (Int, Result<Fetched, Error>).self) { group in
             var next = 0
             func start() {
-                let i = next, (path, accept, large) = items[i]
+                let i = next, request = items[i]
                 next += 1
                 group.addTask {
-                    do { return (i, .success(try await fetch(path, accept, large))) } catch { return (i, .failure(error)) }
+                    do { return (i, .success(try await fetch(request))) } catch { return (i, .failure(error)) }
                 }
             }
             while next < items.count && next < settings.concurrency { start() }
@@ -225,6 +286,6 @@ public final class DiscoveryRefresher: Sendable {
                 if next < items.count { start() }
             }
         }
-        return zip(items, results).map { ($0.0, $1!) }
+        return zip(items, results).map { ($0.path, $1!) }
     }
 }

@@ -28,7 +28,7 @@ extension UpstreamPool {
     /// `timeout`. The connection goes back to the pool only when the exchange ended cleanly.
     /// `accept`: the Accept header sent (an OpenAPI document is negotiated by it).
     public func get(_ path: String, on loop: EventLoop, timeout: TimeAmount, maxBody: Int = 1 << 20,
-                    accept: String = "application/json, */*") -> EventLoopFuture<OneShotResponse> {
+                    accept: String = "application/json, */*", headers extra: [(String, String)] = []) -> EventLoopFuture<OneShotResponse> {
         let promise = loop.makePromise(of: OneShotResponse.self)
         let config = connector.configuration
         loop.execute {
@@ -44,6 +44,7 @@ extension UpstreamPool {
                     head.headers.add(name: "Host", value: config.hostHeader)
                     head.headers.add(name: "Accept", value: accept)
                     head.headers.add(name: "User-Agent", value: "outpost")
+                    for (name, value) in extra { head.headers.add(name: name, value: value) }
                     if let auth = config.credentials.authorizationHeader() {
                         head.headers.add(name: "Authorization", value: auth)
                     }

@@ -20,11 +20,16 @@ struct DiscoveryService: Service {
         let pool = self.pool, loop = self.loop, health = self.health
         await cancelWhenGracefulShutdown {
             await refresher.run(
-                fetch: { path, accept, large in
-                    let r = try await pool.get(path, on: loop, timeout: .seconds(large ? 60 : 10),
-                                               maxBody: large ? Self.maxOpenAPIDocument : Self.maxDocument, accept: accept).get()
+                fetch: { request in
+                    // A ranged ask may be answered whole (a server that ignores Range): it may be big.
+                    let large = request.range != nil || request.large
+                    let range = request.range.map { [("Range", "bytes=\($0.lowerBound)-\($0.upperBound - 1)")] } ?? []
+                    let r = try await pool.get(request.path, on: loop, timeout: .seconds(large ? 60 : 10),
+                                               maxBody: large ? Self.maxOpenAPIDocument : Self.maxDocument,
+                                               accept: request.accept, headers: range).get()
                     return DiscoveryRefresher.Fetched(status: Int(r.status.code), contentType: r.headers.first(name: "content-type"),
-                                                      body: Array(r.body.readableBytesView))
+                                                      body: Array(r.body.readableBytesView), etag: r.headers.first(name: "etag"),
+                                                      contentRange: r.headers.first(name: "content-range"))
                 },
                 isOnline: { health.snapshot.isOnline })
         }

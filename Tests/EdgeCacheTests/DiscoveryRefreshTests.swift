@@ -29,11 +29,22 @@ struct DiscoveryRefreshTests {
         /// Paths whose next fetches fail as a cut link does (count each).
         let failures = Mutex<[String: Int]>([:])
 
-        func fetch(_ path: String, _ accept: String, _ large: Bool) async throws -> DiscoveryRefresher.Fetched {
+        /// Changes the OpenAPI document's ETag after this many ranged answers (a document that
+        /// changes while it is fetched in ranges).
+        let changeETagAfter = Atomic<Int>(Int.max)
+        let ranges = Mutex<[Range<Int>?]>([])
+
+        func fetch(_ request: DiscoveryRefresher.Request) async throws -> DiscoveryRefresher.Fetched {
+            let path = request.path, accept = request.accept, large = request.large
             let n = inFlight.add(1, ordering: .relaxed).newValue
             _ = maxInFlight.max(n, ordering: .relaxed)
             defer { inFlight.subtract(1, ordering: .relaxed) }
-            asked.withLock { $0.append(path + (large ? " " + accept : "")) }
+            if large { ranges.withLock { $0.append(request.range) } }
+            if large && request.range?.lowerBound ?? 0 > 0 {
+                // later ranges are not counted as asks
+            } else {
+                asked.withLock { $0.append(path + (large ? " " + accept : "")) }
+            }
             try await Task.sleep(for: .milliseconds(20))
             let fail = failures.withLock { f -> Bool in
                 guard let n = f[path], n > 0 else { return false }
@@ -42,9 +53,16 @@ struct DiscoveryRefreshTests {
             }
             if fail { throw CancellationError() }
             if path == "/openapi/v2" {
-                return accept.contains("protobuf")
-                    ? .init(status: 200, contentType: "application/com.github.proto-openapi.spec.v2@v1.0+protobuf", body: DiscoveryRefreshTests.bigDocument)
-                    : .init(status: 200, contentType: "application/json", body: Array(#"{"swagger":"2.0"}"#.utf8))
+                guard accept.contains("protobuf") else {
+                    return .init(status: 200, contentType: "application/json", body: Array(#"{"swagger":"2.0"}"#.utf8))
+                }
+                let doc = DiscoveryRefreshTests.bigDocument, ct = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+                guard let r = request.range else { return .init(status: 200, contentType: ct, body: doc) }
+                let end = min(r.upperBound, doc.count)
+                let served = ranges.withLock { $0.count }
+                let etag = served > changeETagAfter.load(ordering: .relaxed) ? "\"v2\"" : "\"v1\""
+                return .init(status: 206, contentType: ct, body: Array(doc[r.lowerBound..<end]), etag: etag,
+                             contentRange: "bytes \(r.lowerBound)-\(end - 1)/\(doc.count)")
             }
             guard let body = DiscoveryRefreshTests.documents[path] else { return .init(status: 404, contentType: "application/json", body: Array("{}".utf8)) }
             return .init(status: 200, contentType: "application/json", body: Array(body.utf8))
@@ -54,7 +72,8 @@ struct DiscoveryRefreshTests {
     /// Larger than an offline answer's slice: it is streamed in several.
     static let bigDocument: [UInt8] = (0..<(600 << 10)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
 
-    static let settings = DiscoveryRefresher.Settings(startJitter: .zero, recoveryJitter: .zero, concurrency: 2, retryDelays: [])
+    static let settings = DiscoveryRefresher.Settings(startJitter: .zero, recoveryJitter: .zero, concurrency: 2, retryDelays: [],
+                                                      rangeSize: 256 << 10)
 
     @Test func aRefreshStoresEveryResourceListAndServesThemOffline() async throws {
         try await withCachedProxy { h, cluster, cache in
@@ -123,6 +142,13 @@ struct DiscoveryRefreshTests {
             // A refresh (the next recovery) fetches it again with the same Accept.
             #expect(await refresher.refresh(fetch: upstream.fetch))
             #expect(upstream.asked.withLock { $0 }.filter { $0.hasPrefix("/openapi") } == ["/openapi/v2 " + proto, "/openapi/v2 " + proto])
+            let k = 256 << 10
+            #expect(upstream.ranges.withLock { $0 } == [0..<k, k..<2 * k, 2 * k..<(600 << 10), 0..<k, k..<2 * k, 2 * k..<(600 << 10)],
+                    "fetched in ranges, never whole")
+            // a document that changes between its ranges is not stored; the previous one stays
+            upstream.changeETagAfter.store(upstream.ranges.withLock { $0.count } + 1, ordering: .relaxed)
+            #expect(await refresher.refresh(fetch: upstream.fetch))
+            #expect(((try? cache.store.documentKeys(prefix: "staging:")) ?? []).isEmpty, "the half-fetched copy is gone")
 
             cluster.link = .down
             let offline = try await c.request(.GET, "/openapi/v2", headers: [("Accept", proto)])
@@ -142,6 +168,15 @@ struct DiscoveryRefreshTests {
     @Test func resourceListPathsFromTheRoots() {
         #expect(DiscoveryDocuments.resourceListPaths(legacyVersions: ["v1"], groupVersions: ["apps/v1", "batch/v1", "apps/v1", "bad", "../x/v1", "a/b/c"])
                 == ["/api/v1", "/apis/apps/v1", "/apis/batch/v1"])
+    }
+
+    @Test func contentRanges() {
+        #expect(DiscoveryDocuments.ContentRange("bytes 0-1048575/3291799") == .init("bytes 0-1048575/3291799"))
+        let r = DiscoveryDocuments.ContentRange("bytes 1048576-2097151/3291799")
+        #expect(r?.start == 1048576 && r?.count == 1048576 && r?.total == 3291799)
+        for bad in ["bytes 0-10/*", "bytes */100", "items 0-1/2", "bytes 5-4/10", "bytes 0-10/10", "bytes -1-2/3", "", "bytes 0-1/"] {
+            #expect(DiscoveryDocuments.ContentRange(bad) == nil, "\(bad)")
+        }
     }
 
     @Test func openAPIAsksRoundTripThroughTheirKeys() {
