@@ -53,10 +53,12 @@ public indirect enum JSONNode: Sendable, Equatable {
 
     /// `skipping`: member names whose values are checked for balance but not built (left `.null`):
     /// the printers never read `managedFields`, often the largest part of an object.
-    public static func parse(_ bytes: [UInt8], skipping: Set<String> = []) throws(TableError) -> JSONNode {
+    /// `shallow`: the root's member values are all passed over (only their ranges are kept).
+    public static func parse(_ bytes: [UInt8], skipping: Set<String> = [], shallow: Bool = false) throws(TableError) -> JSONNode {
         let result: Result<JSONNode, TableError> = bytes.withUnsafeBytes { raw in
             Result { () throws(TableError) -> JSONNode in
                 var p = Parser(bytes: raw, skipping: skipping)
+                p.shallow = shallow
                 let node = try p.value(depth: 0)
                 p.skipWS()
                 guard p.pos == raw.count else { throw TableError.malformedJSON(offset: p.pos) }
@@ -83,6 +85,7 @@ public enum TableError: Error, Equatable, CustomStringConvertible {
 private struct Parser {
     let bytes: UnsafeRawBufferPointer
     let skipping: Set<String>
+    var shallow = false
     var pos = 0
     static let maxDepth = 200
 
@@ -155,7 +158,7 @@ private struct Parser {
                 skipWS()
                 let start = pos
                 let v: JSONNode
-                if !skipping.isEmpty && skipping.contains(key) {
+                if (shallow && depth == 0) || (!skipping.isEmpty && skipping.contains(key)) {
                     try skipValue()
                     v = .null
                 } else {
@@ -230,6 +233,14 @@ private struct Parser {
     /// A string at `pos` (on its opening quote); escapes decoded, lone surrogates become U+FFFD as in Go.
     mutating func string() throws(TableError) -> String {
         pos += 1
+        // Most strings have no escapes: one pass to the closing quote, one copy.
+        var end = pos
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[pos..<end]), as: UTF8.self)
+            pos = end + 1
+            return text
+        }
         var out: [UInt8] = []
         while true {
             guard pos < bytes.count else { throw fail() }

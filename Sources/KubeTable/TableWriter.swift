@@ -162,7 +162,7 @@ public enum PartialObjectMetadata {
 
     /// The PartialObjectMetadata of one object's JSON.
     public static func of(object: [UInt8], apiVersion: String = "meta.k8s.io/v1") throws(TableError) -> [UInt8] {
-        let node = try JSONNode.parse(object, skipping: TableWriter.unprinted)
+        let node = try JSONNode.parse(object, shallow: true)   // only the range of `metadata` is read
         guard case .object = node else { throw TableError.notAnObject }
         var out: [UInt8] = []
         append(object: object, node: node, apiVersion: apiVersion, into: &out)
