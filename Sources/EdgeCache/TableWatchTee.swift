@@ -66,10 +66,9 @@ final class TableWatchTee: ResponseInterceptor {
             return
         default: break
         }
-        let table = try JSONNode.parse(object)
+        let table = try JSONNode.parse(object, skipping: ["rows"])   // rows are split below, by range
         var kept: [[UInt8]] = []
         for member in table.members where member.key == "rows" {
-            guard case .array = member.value else { continue }
             var rows = JSONListSplitter(fieldPaths: ctx.indexer.paths, shape: .table)
             let wrapped = Array("{\"rows\":".utf8) + object[member.range] + Array("}".utf8)
             for segment in try rows.feed(wrapped) {

@@ -51,10 +51,14 @@ public indirect enum JSONNode: Sendable, Equatable {
     /// The integer value, or 0 (Go's zero value) for anything that is not an integer.
     public var int: Int64 { if case .number(let n) = self { return Int64(n) ?? 0 }; return 0 }
 
-    public static func parse(_ bytes: [UInt8]) throws(TableError) -> JSONNode {
+    /// `skipping`: member names whose values are checked for balance but not built (left `.null`):
+    /// the printers never read `managedFields`, often the largest part of an object.
+    /// `shallow`: the root's member values are all passed over (only their ranges are kept).
+    public static func parse(_ bytes: [UInt8], skipping: Set<String> = [], shallow: Bool = false) throws(TableError) -> JSONNode {
         let result: Result<JSONNode, TableError> = bytes.withUnsafeBytes { raw in
             Result { () throws(TableError) -> JSONNode in
-                var p = Parser(bytes: raw)
+                var p = Parser(bytes: raw, skipping: skipping)
+                p.shallow = shallow
                 let node = try p.value(depth: 0)
                 p.skipWS()
                 guard p.pos == raw.count else { throw TableError.malformedJSON(offset: p.pos) }
@@ -80,10 +84,53 @@ public enum TableError: Error, Equatable, CustomStringConvertible {
 /// Recursive descent over the bytes; depth is bounded (Kubernetes objects are shallow).
 private struct Parser {
     let bytes: UnsafeRawBufferPointer
+    let skipping: Set<String>
+    var shallow = false
     var pos = 0
     static let maxDepth = 200
 
-    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+    init(bytes: UnsafeRawBufferPointer, skipping: Set<String>) {
+        self.bytes = bytes
+        self.skipping = skipping
+    }
+
+    /// Passes over one value without building it: strings (with escapes) and nesting are
+    /// followed, so the value's end is found; its content is not validated further.
+    mutating func skipValue() throws(TableError) {
+        skipWS()
+        guard pos < bytes.count else { throw fail() }
+        var depth = 0
+        repeat {
+            guard pos < bytes.count else { throw fail() }
+            let c = bytes[pos]
+            switch c {
+            case UInt8(ascii: "\""):
+                pos += 1
+                while true {
+                    guard pos < bytes.count else { throw fail() }
+                    if bytes[pos] == UInt8(ascii: "\\") { pos += 2; continue }
+                    if bytes[pos] == UInt8(ascii: "\"") { pos += 1; break }
+                    pos += 1
+                }
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+                pos += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                guard depth > 0 else { throw fail() }
+                depth -= 1
+                pos += 1
+            default:
+                if depth == 0 {
+                    // A scalar at the top: up to the next delimiter.
+                    let start = pos
+                    while pos < bytes.count, !",}] \n\r\t".utf8.contains(bytes[pos]) { pos += 1 }
+                    guard pos > start else { throw fail() }
+                } else {
+                    pos += 1
+                }
+            }
+        } while depth > 0
+    }
 
     mutating func skipWS() {
         while pos < bytes.count, bytes[pos] == 0x20 || bytes[pos] == 0x0A || bytes[pos] == 0x0D || bytes[pos] == 0x09 { pos += 1 }
@@ -110,7 +157,13 @@ private struct Parser {
                 pos += 1
                 skipWS()
                 let start = pos
-                let v = try value(depth: depth + 1)
+                let v: JSONNode
+                if (shallow && depth == 0) || (!skipping.isEmpty && skipping.contains(key)) {
+                    try skipValue()
+                    v = .null
+                } else {
+                    v = try value(depth: depth + 1)
+                }
                 members.append(.init(key: key, value: v, range: start..<pos))
                 skipWS()
                 guard pos < bytes.count else { throw fail() }
@@ -180,6 +233,14 @@ private struct Parser {
     /// A string at `pos` (on its opening quote); escapes decoded, lone surrogates become U+FFFD as in Go.
     mutating func string() throws(TableError) -> String {
         pos += 1
+        // Most strings have no escapes: one pass to the closing quote, one copy.
+        var end = pos
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\") { end += 1 }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[pos..<end]), as: UTF8.self)
+            pos = end + 1
+            return text
+        }
         var out: [UInt8] = []
         while true {
             guard pos < bytes.count else { throw fail() }

@@ -11,7 +11,8 @@ public enum RowRewrite {
     /// object's PartialObjectMetadata (`.metadata`) or `null` (`.none`); `.object` keeps it.
     public static func strip(row: [UInt8], to include: IncludeObject, apiVersion: String) throws(TableError) -> [UInt8] {
         if include == .object { return row }
-        let node = try JSONNode.parse(row)
+        // Only ranges are read here: the big members need not be built.
+        let node = try JSONNode.parse(row, skipping: ["cells", "conditions", "managedFields", "annotations", "spec", "status", "data", "binaryData"])
         guard case .object(let members) = node else { throw TableError.notAnObject }
         var out: [UInt8] = []
         out.reserveCapacity(include == .none ? 256 : row.count / 2)

@@ -34,6 +34,9 @@ public struct TableWriter: Sendable {
         self.include = include
     }
 
+    /// Members no printer reads (their bytes are still copied where the object or its metadata is).
+    static let unprinted: Set<String> = ["managedFields", "annotations"]
+
     /// Everything up to the `[` of `rows`.
     public func begin(resourceVersion: String, continueToken: String = "", remainingItemCount: Int64? = nil, into out: inout [UInt8]) {
         JSONWriter.appendRaw("{\"kind\":\"Table\",\"apiVersion\":", to: &out)
@@ -47,7 +50,7 @@ public struct TableWriter: Sendable {
 
     /// One row for `object` (the object's JSON with kind and apiVersion) at `now`.
     public mutating func appendRow(object: [UInt8], now: Double, into out: inout [UInt8]) throws(TableError) {
-        let node = try JSONNode.parse(object)
+        let node = try JSONNode.parse(object, skipping: Self.unprinted)
         guard case .object = node else { throw TableError.notAnObject }
         if rows > 0 { out.append(UInt8(ascii: ",")) }
         rows += 1
@@ -59,7 +62,7 @@ public struct TableWriter: Sendable {
     /// only (`null` after), one row; no trailing newline (the event framing adds it).
     public static func watchEventTable(object: [UInt8], printer: TablePrinter, include: IncludeObject,
                                        apiVersion: String = "meta.k8s.io/v1", withColumns: Bool, now: Double) throws(TableError) -> [UInt8] {
-        let node = try JSONNode.parse(object)
+        let node = try JSONNode.parse(object, skipping: unprinted)
         guard case .object = node else { throw TableError.notAnObject }
         var out: [UInt8] = []
         JSONWriter.appendRaw("{\"kind\":\"Table\",\"apiVersion\":", to: &out)
@@ -159,7 +162,7 @@ public enum PartialObjectMetadata {
 
     /// The PartialObjectMetadata of one object's JSON.
     public static func of(object: [UInt8], apiVersion: String = "meta.k8s.io/v1") throws(TableError) -> [UInt8] {
-        let node = try JSONNode.parse(object)
+        let node = try JSONNode.parse(object, shallow: true)   // only the range of `metadata` is read
         guard case .object = node else { throw TableError.notAnObject }
         var out: [UInt8] = []
         append(object: object, node: node, apiVersion: apiVersion, into: &out)

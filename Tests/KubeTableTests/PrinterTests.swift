@@ -84,3 +84,19 @@ import Testing
         }
     }
 }
+
+@Suite struct SkippingParseTests {
+    /// Skipped members keep their exact ranges, so copies of `metadata` stay byte for byte.
+    @Test func skippedMembersKeepTheirRanges() throws {
+        let text = #"{"metadata":{"name":"a","managedFields":[{"x":"}]\"{","y":[1,{"z":null}]}],"annotations":{"k":"v"},"labels":{"l":"1"}},"spec":7}"#
+        let bytes = Array(text.utf8)
+        let full = try JSONNode.parse(bytes)
+        let skipped = try JSONNode.parse(bytes, skipping: ["managedFields", "annotations"])
+        #expect(full.range(of: "metadata") == skipped.range(of: "metadata"))
+        #expect(full["metadata"].members.map(\.range) == skipped["metadata"].members.map(\.range))
+        #expect(skipped["metadata", "managedFields"] == .null)
+        #expect(skipped["metadata", "labels", "l"].string == "1")
+        #expect(skipped["spec"] == .number("7"))
+        #expect(throws: TableError.self) { try JSONNode.parse(Array(#"{"managedFields":[1,2"#.utf8), skipping: ["managedFields"]) }
+    }
+}

@@ -160,6 +160,8 @@ def world(lab):
         yield ns, node
     finally:
         lab.admin.request("DELETE", f"/api/v1/nodes/{node}")
+        # Leases are not among what delete_namespace empties (no namespace controller in the lab).
+        lab.admin.request("DELETE", f"/apis/coordination.k8s.io/v1/namespaces/{ns}/leases")
         lab.delete_namespace(ns)
 
 

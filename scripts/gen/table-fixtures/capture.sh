@@ -3,6 +3,8 @@
 #   kubectl apply -f scripts/gen/table-fixtures/objects.yaml; scripts/gen/table-fixtures/status.sh
 #   kubectl -n table-fixtures delete pod pod-terminating --wait=false
 #   scripts/gen/table-fixtures/capture.sh
+# then clean up: clear pod-terminating's finalizer, delete the leases, roles and events, the nodes
+# table-node-a/b and the namespace (no namespace controller in the lab: finalize it by hand).
 # For each resource: RESOURCE.list.json (the plain list) and RESOURCE.table.json (the Table kubectl
 # asks for), fetched back to back, and `captured-at` (epoch seconds, for the age cells).
 # A non-curl User-Agent: the apiserver pretty-prints for curl.
