@@ -80,13 +80,15 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
     @Test func localWatchersShareOneUpstreamWatchAndSurviveItsInterruption() async throws {
         try await withWatchCache { h, upstream, cache, engine in
             try await warm(h, upstream, cache, engine)
-            let watchesBefore = upstream.watches.count
+            // Clients' watches that reached the apiserver (the reflector's own are counted apart).
+            let watchesBefore = upstream.watches.filter { !$0.outpost }.count
             var watchers: [RawConnection] = []
             for _ in 0..<5 {
                 watchers.append(try await get(h, "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=100&allowWatchBookmarks=true"))
             }
             for w in watchers { #expect(await w.waitFor("X-Outpost-Cache: hit")) }
-            #expect(upstream.watches.count == watchesBefore, "local watches opened no upstream watch")
+            #expect(upstream.watches.filter { !$0.outpost }.count == watchesBefore, "local watches opened no upstream watch")
+            #expect(upstream.watches.filter(\.outpost).count == 1, "one upstream watch feeds them all")
 
             upstream.reflectorFeed!.send(event("MODIFIED", configMap("a", rv: 101, kindAndVersion: true)))
             for w in watchers { #expect(await w.waitFor(#""resourceVersion":"101""#)) }
@@ -164,7 +166,9 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
     @Test func anyStateListsAreAnsweredWithoutTheApiserver() async throws {
         try await withWatchCache { h, upstream, cache, engine in
             try await warm(h, upstream, cache, engine)
-            let before = upstream.seen.count
+            // Clients' requests that reached the apiserver (the reflector's own are not theirs).
+            func clientRequests() -> Int { upstream.seen.filter { !$0.fromOutpost }.count }
+            let before = clientRequests()
             let c = try await h.client()
             for _ in 0..<3 {
                 let r = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?resourceVersion=0", headers: token)
@@ -172,11 +176,11 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
                 #expect(r.header("X-Outpost-Cache") == "hit")
                 #expect(itemNames(r.bodyString) == ["a", "b"])
             }
-            #expect(upstream.seen.count == before)
+            #expect(clientRequests() == before)
             // A consistent read still goes upstream.
             let fresh = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps", headers: token)
             #expect(fresh.status == 200)
-            #expect(upstream.seen.count == before + 1)
+            #expect(clientRequests() == before + 1)
             await c.close()
         }
     }

@@ -92,7 +92,8 @@ def cut(lab, world, workdir, tmp_path_factory):
                 db.close()
         wait_until(lambda: stored() == 1, 60, what="the OpenAPI document in the cache")
         relay.set_mode("blackhole")
-        wait_until(lambda: p.http.request("GET", "/api/v1/namespaces/default/serviceaccounts", timeout=3)[0] == 503, 20,
+        # Every resource is cached now: the admin readiness says when the apiserver is judged away.
+        wait_until(lambda: p.admin_http.request("GET", "/readyz", timeout=3)[0] == 503, 20,
                    what="Outpost to judge the apiserver offline")
         yield p, relay, (openapi, online_type)
     finally:
@@ -211,7 +212,7 @@ def test_recovery_refreshes_discovery(lab, cut):
         wait_until(lambda: metric(p, 'outpost_discovery_refreshes_total{result="complete"}') > refreshes, 40,
                    what="a discovery refresh after the outage")
         relay.set_mode("blackhole")
-        wait_until(lambda: p.http.request("GET", "/api/v1/namespaces/default/serviceaccounts", timeout=3)[0] == 503, 20,
+        wait_until(lambda: p.admin_http.request("GET", "/readyz", timeout=3)[0] == 503, 20,
                    what="Outpost to judge the apiserver offline again")
         st, _, body, _ = timed_request(p.http, "GET", f"/apis/{group}/v1")
         assert st == 200, body[:300]
