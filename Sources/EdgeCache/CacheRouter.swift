@@ -12,14 +12,23 @@ struct CacheRouter: RequestRouter {
     /// Every plan with a local answer is guarded: the apiserver's answers are recorded per caller,
     /// and a local answer is given only to a caller it allowed the same access (see `AccessGate`).
     func plan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
-        let plan = ungatedPlan(head, info: info)
-        guard let info, plan.localResponder != nil else { return plan }
-        // A create's local answer checks the caller itself, once the body names the object
-        // (CreateAnswer); its online answers are recorded like any other.
-        if plan.localAnswerOnlyOffline {
-            return cache.access.recorded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+        var handover: WatchHub?
+        if let info, case let route = watchCacheRoute(head, info) {
+            switch route {
+            case .local(let plan): return plan
+            case .forward(let hub): handover = hub
+            }
         }
-        return cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+        var plan = ungatedPlan(head, info: info)
+        if let info, plan.localResponder != nil {
+            // A create's local answer checks the caller itself, once the body names the object
+            // (CreateAnswer); its online answers are recorded like any other.
+            plan = plan.localAnswerOnlyOffline
+                ? cache.access.recorded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+                : cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+        }
+        if let handover { plan.interceptor = WatchHandover(inner: plan.interceptor, hub: handover) }
+        return plan
     }
 
     private func ungatedPlan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {

@@ -13,6 +13,10 @@ public final class EdgeCache: Sendable {
     public let store: CacheStore
     public let writer: CacheWriter
     public let metrics = CacheMetrics()
+    let syncMetrics = SyncMetrics()
+    private let syncBox = Mutex<SyncEngine?>(nil)
+    /// The watch cache, once attached (`attach`); without it every read is forwarded as a tee.
+    var sync: SyncEngine? { syncBox.withLock { $0 } }
     let reader: CacheReader
     let kinds: KindRegistry
     let pages = PagedLists()
@@ -141,6 +145,13 @@ public final class EdgeCache: Sendable {
         }
     }
 
+    /// Makes `engine` the node's watch cache: from now on local watches and resourceVersion=0
+    /// lists of cached resources are served from its reflectors.
+    public func attach(_ engine: SyncEngine) {
+        syncBox.withLock { $0 = engine }
+        engine.start()
+    }
+
     /// The proxy's request router (tees and local answers).
     public var router: any RequestRouter { CacheRouter(cache: self) }
 
@@ -169,6 +180,7 @@ public final class EdgeCache: Sendable {
     /// Prometheus samples for /metrics.
     public func samples() -> [(name: String, type: String, help: String, value: Double)] {
         var out = metrics.samples()
+        out += syncMetrics.samples(sync)
         let h = writer.health
         out.append(("outpost_cache_healthy", "gauge", "1 when the last cache write succeeded.", h.healthy ? 1 : 0))
         out.append(("outpost_cache_write_failures_total", "counter", "Cache writes that failed.", Double(h.failedWrites)))
@@ -183,6 +195,7 @@ public final class EdgeCache: Sendable {
 
     /// Finishes queued writes, stops the threads and closes the store (its WAL checkpointed).
     public func close() {
+        sync?.shutdown()
         writer.close()
         reader.close()
         store.close()

@@ -67,9 +67,13 @@ final class ListTee: ResponseInterceptor {
     private var sameSnapshot: Bool?
     private var sawItem = false
     private let isContinuation: Bool
+    /// Told how the list ended: committed (with what it changed, when asked) or not.
+    private let observer: ListCommitObserver?
     private static let batchLimit = 256 << 10
 
-    init(ctx: TeeContext, selection: Selection, pages: PagedLists, continuing handle: StagingHandle?) {
+    init(ctx: TeeContext, selection: Selection, pages: PagedLists, continuing handle: StagingHandle?,
+         observer: ListCommitObserver? = nil) {
+        self.observer = observer
         self.ctx = ctx
         self.selection = selection
         self.pages = pages
@@ -180,6 +184,7 @@ final class ListTee: ResponseInterceptor {
     }
 
     private func stopCaching() {
+        observer?.failed("the list was not cached")
         guard caching else { return }
         cacheFailed = true
         ctx.metrics.listDiscarded()
@@ -253,7 +258,10 @@ final class ListTee: ResponseInterceptor {
 
     func end(to sink: ResponseSink) {
         stopWaiting()
-        guard mode.active, !mode.broken else { return }
+        guard mode.active, !mode.broken else {
+            observer?.failed(mode.active ? "the list did not parse" : "the apiserver did not answer with a list")
+            return
+        }
         let info: (kind: String?, apiVersion: String?, resourceVersion: String?, continueToken: String?)
         do {
             if protoSplitter != nil {
@@ -267,13 +275,21 @@ final class ListTee: ResponseInterceptor {
             stopCaching()
             return
         }
-        guard caching else { return }
+        guard caching else {
+            if sameSnapshot == true {
+                observer?.committed(info.resourceVersion ?? "", RelistChanges())
+            } else {
+                observer?.failed("the list was not cached")
+            }
+            return
+        }
         flushBatch(force: true)
         guard caching else { return }
         if let kind = info.kind, kind.hasSuffix("List"), let apiVersion = info.apiVersion {
             ctx.kinds.learn(ctx.collection, kind: String(kind.dropLast(4)), apiVersion: apiVersion, writer: ctx.writer)
         }
         if let token = info.continueToken, !token.isEmpty {
+            observer?.failed("the list was paged")
             // More pages follow: keep staging until the last one.
             pages.register(token: token, handle: handle, collection: ctx.collection, namespace: ctx.namespace,
                            selectionKey: selection.key, writer: ctx.writer)
@@ -288,8 +304,10 @@ final class ListTee: ResponseInterceptor {
         let recent = ctx.recent
         let trust = ctx.trust
         let logger = ctx.logger
-        ctx.writer.submit(cost: 64, "commit \(c.gvr)", .staged(handle)) { store in
+        let observer = self.observer
+        let submitted = ctx.writer.submit(cost: 64, "commit \(c.gvr)", .staged(handle)) { store in
             guard !handle.failed, trust.epoch(c.gvr) == handle.epoch else {
+                observer?.failed("a cache write failed while the list streamed")
                 // A chunk never reached the disk, or the cache lost a write of this resource
                 // while the list streamed: committing would record a partial truth.
                 logger.warning("list not cached: a cache write failed while it streamed", metadata: ["gvr": "\(c.gvr)"])
@@ -299,22 +317,32 @@ final class ListTee: ResponseInterceptor {
             }
             let id = try handle.ensure(store)
             handle.id = nil
+            let matches: (StoredObject) -> Bool = { selection.matches(labels: $0.labels, fields: $0.fieldMap) }
+            var changes: RelistChanges?
             do {
+                if observer?.wantsChanges == true {
+                    changes = try store.relistChanges(id, gvr: c.gvr, namespace: namespace, selector: selection.key,
+                                                      listResourceVersion: rv, matchesSelector: matches)
+                }
                 let n = try store.commitStagedList(id, gvr: c.gvr, namespace: namespace, selector: selection.key,
                                                    listResourceVersion: rv,
-                                                   matchesSelector: { selection.matches(labels: $0.labels, fields: $0.fieldMap) })
-                if n >= 1000 { try store.compact() }
+                                                   matchesSelector: matches)
+                if n >= 1000 { try? store.compact() }
             } catch {
                 try? store.discardStagedList(id)
+                observer?.failed("the list could not be committed: \(error)")
                 throw error
             }
             metrics.listCommitted()
             recent.committed(gvr: c.gvr, namespace: namespace, selector: selection.key, resourceVersion: rv)
+            observer?.committed(rv, changes ?? RelistChanges())
         }
+        if !submitted { observer?.failed("the cache write queue is full") }
     }
 
     func abort() {
         stopWaiting()
+        observer?.failed("the list was cut")
         guard mode.active else { return }
         stopCaching()
     }
@@ -381,5 +409,33 @@ final class PagedLists: Sendable {
             m.removeValue(forKey: token)
             return e.handle
         }
+    }
+}
+
+
+/// Who waits for a list to reach the cache (a reflector): told once, from the writer thread or
+/// the list's event loop, whether it committed (at which resourceVersion, and with
+/// `wantsChanges`, what it changed) or not.
+final class ListCommitObserver: Sendable {
+    let wantsChanges: Bool
+    private let told = Atomic<Bool>(false)
+    private let onCommitted: @Sendable (String, RelistChanges) -> Void
+    private let onFailed: @Sendable (String) -> Void
+
+    init(wantsChanges: Bool, committed: @escaping @Sendable (String, RelistChanges) -> Void,
+         failed: @escaping @Sendable (String) -> Void) {
+        self.wantsChanges = wantsChanges
+        onCommitted = committed
+        onFailed = failed
+    }
+
+    func committed(_ resourceVersion: String, _ changes: RelistChanges) {
+        guard !told.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        onCommitted(resourceVersion, changes)
+    }
+
+    func failed(_ reason: String) {
+        guard !told.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        onFailed(reason)
     }
 }

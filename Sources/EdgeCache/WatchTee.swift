@@ -9,6 +9,10 @@ import OutpostProxy
 /// newer, DELETED, BOOKMARK raising the scope's resourceVersion) in one batch per chunk read,
 /// and drops the events of filtered objects from what the client sees. An ERROR event or a
 /// broken stream leaves the cache as it was after the last whole event.
+/// An event as a watch tee parsed it: type, metadata, body format and the object's bytes (valid
+/// only during the call).
+typealias WatchEventObserver = (WatchEventType, ObjectMeta, BodyFormat, UnsafeRawBufferPointer) -> Void
+
 final class WatchTee: ResponseInterceptor {
     private let ctx: TeeContext
     private let selection: Selection
@@ -26,10 +30,13 @@ final class WatchTee: ResponseInterceptor {
     /// The resource's loss epoch when the stream began: once the cache loses a write of the
     /// resource, this stream stops feeding it (see `ScopeTrust`).
     private let epoch: Int
+    /// Sees every event the client sees, in order, as it is parsed (a reflector's fan-out).
+    private let observer: WatchEventObserver?
 
-    init(ctx: TeeContext, selection: Selection) {
+    init(ctx: TeeContext, selection: Selection, observer: WatchEventObserver? = nil) {
         self.ctx = ctx
         self.selection = selection
+        self.observer = observer
         epoch = ctx.trust.epoch(ctx.collection.gvr)
         splitter = WatchEventSplitter(fieldPaths: ctx.indexer.paths)
     }
@@ -87,6 +94,9 @@ final class WatchTee: ResponseInterceptor {
     /// Records the event's effect; returns whether the client should see it.
     private func handle(type: WatchEventType, meta: ObjectMeta, format: BodyFormat, kind: String, apiVersion: String,
                         object: UnsafeRawBufferPointer) -> Bool {
+        if let observer, !((type == .added || type == .modified || type == .deleted) && ctx.drops(meta)) {
+            observer(type, meta, format, object)
+        }
         switch type {
         case .added, .modified:
             if ctx.drops(meta) { return false }

@@ -115,9 +115,25 @@ public struct AccessBook: Sendable {
         return out
     }
 
-    private func fresh(_ seen: Int64, now: Int64) -> Bool {
-        guard let lifetime else { return true }
-        return now - seen <= lifetime
+    private func fresh(_ seen: Int64, now: Int64, maxAge: Int64? = nil) -> Bool {
+        let limit = [lifetime, maxAge].compactMap { $0 }.min()
+        guard let limit else { return true }
+        return now - seen <= limit
+    }
+
+    /// Whether the apiserver allowed `identity` the access (or a covering one) at most `maxAge`
+    /// seconds ago, and has neither refused it since nor stopped accepting the caller: the test
+    /// for answering from the watch cache while the apiserver is reachable.
+    public func confirmedRecently(_ identity: Identity, _ access: Access, now: Int64, maxAge: Int64) -> Bool {
+        guard let e = entries[identity], let accepted = e.accepted, fresh(accepted, now: now, maxAge: maxAge) else { return false }
+        if let rejected = e.rejected, rejected >= accepted { return false }
+        var grant: Int64?
+        for a in access.coveringAccesses {
+            if let r = e.rules[a], r.outcome == .allowed, fresh(r.seen, now: now, maxAge: maxAge) { grant = max(grant ?? r.seen, r.seen) }
+        }
+        guard let grant else { return false }
+        if let d = e.rules[access], d.outcome == .forbidden, d.seen >= grant { return false }
+        return true
     }
 
     public func decide(_ identity: Identity, _ access: Access, now: Int64) -> AccessDecision {

@@ -49,6 +49,12 @@ public struct ServeOptions: Equatable, Sendable {
     /// Seconds the apiserver's answer to a caller stays good for offline answers; nil: until the
     /// apiserver answers otherwise.
     public var offlineAuthLifetime: Int? = 7 * 86_400
+    /// The watch cache (one upstream reflector per scope in use, local watches served by Outpost).
+    public var watchCache = true
+    /// Seconds an unused reflector keeps running.
+    public var watchCacheLinger = 600
+    /// Events kept per scope for watchers that resume.
+    public var watchHistory = 1000
 
     /// The key file in force.
     public var keyFilePath: String {
@@ -201,6 +207,22 @@ public enum OutpostCommandLine {
         Option(name: "offline-auth-lifetime", valueName: "duration",
                help: "How long the apiserver's OK for a caller's access lets the cache answer that caller offline (e.g. 30m, 24h, 7d, or never-expires).",
                defaultValue: "7d") { $1.offlineAuthLifetime = try duration($0, "offline-auth-lifetime") },
+        Option(name: "watch-cache", valueName: "on|off",
+               help: "Serve local watches and resourceVersion=0 lists of cached resources from one upstream reflector per scope.",
+               defaultValue: "on") { v, o in
+            guard v == "on" || v == "off" else { throw CommandLineError("--watch-cache: '\(v)' is not on or off") }
+            o.watchCache = v == "on"
+        },
+        Option(name: "watch-cache-linger", valueName: "duration",
+               help: "How long a reflector nobody uses keeps running (e.g. 10m).", defaultValue: "10m") {
+            guard let d = try duration($0, "watch-cache-linger") else {
+                throw CommandLineError("--watch-cache-linger: needs a duration")
+            }
+            $1.watchCacheLinger = d
+        },
+        Option(name: "watch-history", valueName: "n",
+               help: "Events kept per scope so a watcher that reconnects gets what it missed.", defaultValue: "1000") {
+            $1.watchHistory = try integer($0, "watch-history", in: 1...1_000_000) },
         Option(name: "request-header-timeout", valueName: "seconds",
                help: "Seconds a client has to send a request's headers; then it gets a 408 or is closed.", defaultValue: "10") {
             $1.requestHeaderTimeout = try integer($0, "request-header-timeout", in: 1...3_600) },

@@ -79,7 +79,7 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             bodyCopyBytes = 0
             bodyCopyOverflowed = false
             requestEnded = false
-            perform(machine.requestHead(plan.head, route: route()))
+            perform(machine.requestHead(plan.head, route: plan.answerLocally ? .local : route()))
         case .body(let body):
             record?.bytesIn += body.readableBytes
             perform(machine.requestBody(.byteBuffer(body)))
@@ -606,6 +606,10 @@ extension ClientConnectionHandler: ResponseSink {
     func abortResponse() {
         env.metrics.upstreamError("response_unprocessable")
         perform(machine.interceptorFailed())
+    }
+
+    func endStream() {
+        perform(machine.endStreamForShutdown())
     }
 
     var eventLoop: EventLoop { loop! }

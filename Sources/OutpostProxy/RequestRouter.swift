@@ -18,13 +18,18 @@ public struct RequestPlan {
     /// sees the whole request body (`LocalResponder.requestBody`; a copy of at most 64 KiB is
     /// kept while the request is forwarded).
     public var localAnswerOnlyOffline: Bool
+    /// Answer with `localResponder` at once, online too: nothing goes upstream (the watch cache
+    /// serves the request from its reflector).
+    public var answerLocally: Bool
 
     public init(head: HTTPRequestHead, interceptor: ResponseInterceptor? = nil,
-                localResponder: (() -> LocalResponder)? = nil, localAnswerOnlyOffline: Bool = false) {
+                localResponder: (() -> LocalResponder)? = nil, localAnswerOnlyOffline: Bool = false,
+                answerLocally: Bool = false) {
         self.head = head
         self.interceptor = interceptor
         self.localResponder = localResponder
         self.localAnswerOnlyOffline = localAnswerOnlyOffline
+        self.answerLocally = answerLocally && localResponder != nil
     }
 }
 

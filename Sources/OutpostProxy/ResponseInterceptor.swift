@@ -8,6 +8,9 @@ public protocol ResponseSink: AnyObject {
     /// Ends the client's response as broken (the connection closes without a clean end), for an
     /// interceptor that can no longer produce a correct body. Nothing may be sent after it.
     func abortResponse()
+    /// Ends a streaming response cleanly now, as the apiserver ends a watch at its timeout (the
+    /// client re-watches from the last resourceVersion it saw). Nothing may be sent after it.
+    func endStream()
     /// The loop the interceptor runs on.
     var eventLoop: EventLoop { get }
     /// Call (on `eventLoop`) when an interceptor that said `readyForMore == false` is ready again:

@@ -14,6 +14,7 @@ public struct ProxyHarness {
     public let proxy: ProxyServer
     public let admin: AdminServer
     public let health: UpstreamHealth
+    public let pool: UpstreamPool
     public let metrics: ProxyMetrics
     public let serviceGroup: ServiceGroup
 
@@ -56,7 +57,7 @@ public struct ProxyHarness {
                                 metrics: { metrics.render() }, timeouts: timeouts)
         let sg = ServiceGroup(services: [admin, proxy], logger: logger)
         let h = ProxyHarness(group: group, fake: fake, fakePort: fakePort, proxy: proxy, admin: admin,
-                             health: health, metrics: metrics, serviceGroup: sg)
+                             health: health, pool: pool, metrics: metrics, serviceGroup: sg)
         try await withThrowingTaskGroup(of: Void.self) { tg in
             tg.addTask { try await sg.run() }
             while proxy.localAddress == nil || admin.localAddress == nil {

@@ -81,6 +81,20 @@ struct Serve {
             }
         }
 
+        if options.watchCache, let edge = cache.edgeCache {
+            var sync = SyncSettings()
+            sync.linger = .seconds(options.watchCacheLinger)
+            sync.historyEvents = options.watchHistory
+            let engine = SyncEngine(cache: edge, pool: pool, health: health, group: group, settings: sync)
+            edge.attach(engine)
+            health.onTransition { t in
+                switch t {
+                case .becameOnline, .recovered: engine.reachabilityChanged(online: true)
+                case .becameOffline: engine.reachabilityChanged(online: false)
+                }
+            }
+        }
+
         let door = try FrontDoor(options, upstream: upstreamConfig, logger: logger)
         let proxy = ProxyServer(
             configuration: .init(host: listen.host, port: listen.port,

@@ -99,9 +99,7 @@ CASES = [
     # --- watch
     W, W + "&resourceVersion=", W + "&resourceVersion=0", W + "&resourceVersion=abc", W + "&resourceVersion=-1",
     W + "&resourceVersion=99999999", W + "&resourceVersion=%2B1",
-    W + "&resourceVersionMatch=NotOlderThan", W + "&sendInitialEvents=true",
-    W + "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan",
-    W + "&resourceVersionMatch=NotOlderThan&resourceVersion=0&sendInitialEvents=true",
+    W + "&resourceVersionMatch=NotOlderThan",
     W + "&resourceVersionMatch=bad&resourceVersion=0&continue=x",
     W + "&continue=garbage", W + "&limit=1", W + "&labelSelector=%zz", W + "&labelSelector=app%3Da",
     W + "&labelSelector=a%20b", W + "&fieldSelector=abc", W + "&fieldSelector=spec.foo%3Dx",
@@ -133,6 +131,15 @@ OFFLINE = {
     C + "?watch=1&timeoutSeconds=-1": (200, lambda d: d == ("empty",)),
     # Not state: Go holds a selector's invalid UTF-8 as raw bytes and quotes them as \xff; the
     # cache decodes it lossily. Same 400 and reason, the message quotes the byte differently.
+    # WatchList is Outpost's own (its watch cache serves it; the 1.20 apiserver ignores
+    # sendInitialEvents and forbids resourceVersionMatch on every watch): an apiserver with
+    # WatchList's validation and answer — ADDED per object, then the initial-events-end BOOKMARK.
+    W + "&sendInitialEvents=true": (422, lambda d: d[:3] == ("status", 422, "Invalid")
+                                    and "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan" in d[3]),
+    W + "&sendInitialEvents=true&resourceVersionMatch=NotOlderThan": (
+        200, lambda d: d[0] == "watch" and sorted(t for t, _ in d[1]) == ["ADDED"] * 3 + ["BOOKMARK"]),
+    W + "&resourceVersionMatch=NotOlderThan&resourceVersion=0&sendInitialEvents=true": (
+        200, lambda d: d[0] == "watch" and sorted(t for t, _ in d[1]) == ["ADDED"] * 3 + ["BOOKMARK"]),
     C + "?labelSelector=%ff": (400, lambda d: d[:3] == ("status", 400, "BadRequest")
                                and d[3].startswith("unable to parse requirement: invalid label key")),
 }

@@ -97,6 +97,13 @@ final class AccessGate: Sendable {
         return plan
     }
 
+    /// Whether the apiserver allowed this caller the access within the last `maxAge` seconds
+    /// (the watch cache answers such a caller without asking it again).
+    func confirmedRecently(_ identity: Identity, _ access: Access, maxAge: Int64) -> Bool {
+        let now = clock()
+        return book.withLock { $0.confirmedRecently(identity, access, now: now, maxAge: maxAge) }
+    }
+
     func knows(_ identity: Identity) -> Bool { book.withLock { $0.knows(identity) } }
 
     /// The cache file was replaced by an empty one (quarantine): what is remembered in memory is
