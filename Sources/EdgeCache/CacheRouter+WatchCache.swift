@@ -33,11 +33,12 @@ extension CacheRouter {
             guard namespace.isEmpty else { return .forward(handover: nil) }
             namespace = ""
         }
-        // As for the forwarding path: nothing of a resource whose scope is unknown under a
-        // namespace path, and a cluster-scoped one there is no route.
+        // As in `resourcePlan`: a cluster-scoped resource under a namespace path is no route, and
+        // one of unknown scope is not cached there.
         let resourceScope = cache.scopes.scope(of: collection.groupResource)
-        guard cache.config.cache.caches(collection.groupResource),
-              namespace.isEmpty || resourceScope == .namespaced else { return .forward(handover: nil) }
+        if !namespace.isEmpty && resourceScope == .cluster { return .forward(handover: nil) }
+        guard cache.config.cache.caches(collection.groupResource), namespace.isEmpty || resourceScope == .namespaced
+        else { return .forward(handover: nil) }
         let watch = info.verb == .watch
         // A watch by name (`/watch/.../NAME`) is a scope of one; leave it to the forwarding path.
         if watch && info.parts.count >= 2 { return .forward(handover: nil) }

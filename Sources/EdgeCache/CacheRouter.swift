@@ -22,12 +22,11 @@ struct CacheRouter: RequestRouter {
         }
         var plan = ungatedPlan(head, info: info)
         if let info, plan.localResponder != nil {
-            let identity = cache.access.identity(of: head), access = AccessGate.access(info)
             // A create's local answer checks the caller itself, once the body names the object
             // (CreateAnswer); its online answers are recorded like any other.
             plan = plan.localAnswerOnlyOffline
-                ? cache.access.recorded(plan, identity: identity, access: access)
-                : cache.access.guarded(plan, identity: identity, access: access)
+                ? cache.access.recorded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
+                : cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
         }
         if let handover { plan.interceptor = WatchHandover(inner: plan.interceptor, hub: handover) }
         return plan

@@ -31,6 +31,14 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     private var localFactory: (() -> LocalResponder)?
     /// The local answer is for offline only (see `RequestPlan.localAnswerOnlyOffline`).
     private var localOnlyOffline = false
+    /// Such a request's body so far: if the apiserver is judged unreachable while the request
+    /// waits for it, the local answer takes over and reads it from here. Bounded: past
+    /// `maxBodyCopy` the local answer gets no body at all (it answers 503).
+    private var bodyCopy: [ByteBuffer] = []
+    private var bodyCopyBytes = 0
+    private var bodyCopyOverflowed = false
+    private var requestEnded = false
+    static let maxBodyCopy = 64 << 10
     private var localResponder: LocalResponder?
     private var localWriter: LocalResponseWriter?
     private var writableCallbacks: [() -> Void] = []
@@ -67,12 +75,27 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             interceptor = plan.interceptor
             localFactory = plan.localResponder
             localOnlyOffline = plan.localAnswerOnlyOffline
+            bodyCopy = []
+            bodyCopyBytes = 0
+            bodyCopyOverflowed = false
+            requestEnded = false
             perform(machine.requestHead(plan.head, route: plan.answerLocally ? .local : route()))
         case .body(let body):
             record?.bytesIn += body.readableBytes
             perform(machine.requestBody(.byteBuffer(body)))
-            localResponder?.requestBody(body)
+            if let localResponder {
+                if !bodyCopyOverflowed { localResponder.requestBody(body) }
+            } else if localOnlyOffline && !bodyCopyOverflowed {
+                bodyCopyBytes += body.readableBytes
+                if bodyCopyBytes > Self.maxBodyCopy {
+                    bodyCopyOverflowed = true
+                    bodyCopy = []
+                } else {
+                    bodyCopy.append(body)
+                }
+            }
         case .end:
+            requestEnded = true
             perform(machine.requestEnd())
             localResponder?.requestEnded()
         }
@@ -92,7 +115,10 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             }
             return .local
         }
-        return .forward(fallback: localFactory != nil && !localOnlyOffline)
+        // An offline-only answer never races an apiserver believed healthy; otherwise it may take
+        // over once the apiserver is judged unreachable (not on a timer, see `armFallback`).
+        if localOnlyOffline, case .online = health.state { return .forward(fallback: false) }
+        return .forward(fallback: localFactory != nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -329,6 +355,13 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
             localResponder = responder
             localWriter = writer
             responder.start(writer)
+            if localOnlyOffline {
+                // Taking over from the apiserver: the body it was sent, so far.
+                let copied = bodyCopy
+                bodyCopy = []
+                for part in copied { responder.requestBody(part) }
+                if requestEnded { responder.requestEnded() }
+            }
 
         case .finishLocalResponse(let closeClient):
             localResponder = nil
@@ -362,7 +395,8 @@ final class ClientConnectionHandler: ChannelDuplexHandler, RemovableChannelHandl
     /// (a silent cut drops packets without a reset): answer from the cache. A healthy but slow
     /// apiserver (a big list straight from etcd) keeps its request.
     private func armFallback(context: ChannelHandlerContext) {
-        guard localFactory != nil, fallbackTimer == nil else { return }
+        // An offline-only answer (a write's) waits for the verdict, not for a deadline.
+        guard localFactory != nil, fallbackTimer == nil, !localOnlyOffline else { return }
         let loop = context.eventLoop
         let armed = NIODeadline.now()
         if let quick = env.settings.startupFallbackDelay, !env.health.snapshot.everReached {

@@ -11,23 +11,25 @@ public struct RequestPlan {
     /// Builds a local answer (from the cache) for when the apiserver cannot answer; nil when the
     /// request has no local answer (writes, resources that are not cached).
     public var localResponder: (() -> LocalResponder)?
+    /// The local answer is given only when the apiserver is judged offline: as the request
+    /// arrives, or, when the apiserver was not believed healthy then (never reached since start,
+    /// failing), once it is judged offline while the request waits for its answer. Never on a
+    /// timer as for reads: a write's answer must not race an apiserver that may act on it. It
+    /// sees the whole request body (`LocalResponder.requestBody`; a copy of at most 64 KiB is
+    /// kept while the request is forwarded).
+    public var localAnswerOnlyOffline: Bool
     /// Answer with `localResponder` at once, online too: nothing goes upstream (the watch cache
     /// serves the request from its reflector).
     public var answerLocally: Bool
-    /// The local answer is given only when the apiserver is judged offline as the request
-    /// arrives, never as a fallback for a slow or failing apiserver (a write's answer must not
-    /// race the apiserver's, which may have acted on it). It then sees the whole request body
-    /// (`LocalResponder.requestBody`).
-    public var localAnswerOnlyOffline: Bool
 
     public init(head: HTTPRequestHead, interceptor: ResponseInterceptor? = nil,
-                localResponder: (() -> LocalResponder)? = nil, answerLocally: Bool = false,
-                localAnswerOnlyOffline: Bool = false) {
+                localResponder: (() -> LocalResponder)? = nil, localAnswerOnlyOffline: Bool = false,
+                answerLocally: Bool = false) {
         self.head = head
         self.interceptor = interceptor
         self.localResponder = localResponder
-        self.answerLocally = answerLocally && localResponder != nil
         self.localAnswerOnlyOffline = localAnswerOnlyOffline
+        self.answerLocally = answerLocally && localResponder != nil
     }
 }
 
@@ -48,7 +50,8 @@ public protocol LocalResponder: AnyObject {
     /// Graceful shutdown: end the response cleanly soon (a watch ends now).
     func shutdown()
     /// A chunk of the request body. Only a plan with `localAnswerOnlyOffline` sees its body from
-    /// the first byte; others get what is left after their answer started (or nothing).
+    /// the first byte (none at all past 64 KiB when it took over from the apiserver); others get
+    /// what is left after their answer started (or nothing).
     func requestBody(_ buffer: ByteBuffer)
     /// The request body ended (after `start`).
     func requestEnded()

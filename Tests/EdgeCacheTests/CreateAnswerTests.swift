@@ -132,6 +132,37 @@ struct OfflineCreateTests {
         }
     }
 
+    /// A node rebooting into an outage: Outpost and kubelet start together, and kubelet's create
+    /// of its Node goes out before Outpost has judged the apiserver unreachable. It waits for the
+    /// verdict (no timer), then the cache answers it from the body it kept: 409, not a 504 after
+    /// a minute.
+    @Test func aCreateWaitingWhenTheApiserverIsJudgedOfflineGetsTheCachedAnswer() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.path, .json(configMapList(rv: 100, items: [configMap("a", rv: 10)])))
+            cluster.authorize { r in
+                r.method == "POST" ? .json(configMap("made", rv: 20, kindAndVersion: true), status: 201) : nil
+            }
+            let c = try await h.client()
+            #expect(try await c.request(.GET, Self.path).status == 200)
+            #expect(try await c.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("made")).status == 201)
+            #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) >= 2 })
+            await c.close()
+            cluster.link = .silent
+            h.health.recordFailure("test: the link went silent")     // suspect: no longer believed healthy
+            let c2 = try await h.client()
+            let health = h.health
+            let started = ContinuousClock.now
+            async let pending = c2.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("a"))
+            try await Task.sleep(for: .milliseconds(600))             // well past the reads' 200 ms fallback
+            health.recordFailure("test: still silent")                // offline: the verdict
+            let answer = try await pending
+            await c2.close()
+            #expect(answer.status == 409)
+            #expect(answer.bodyString.contains(#""reason":"AlreadyExists""#))
+            #expect(ContinuousClock.now - started >= .milliseconds(600), "answered on the verdict, not on a timer")
+        }
+    }
+
     @Test func aCallerNeverAllowedToCreateGets503() async throws {
         try await withCachedProxy { h, cluster, cache in
             cluster.route(Self.path, .json(configMapList(rv: 100, items: [configMap("a", rv: 10)])))

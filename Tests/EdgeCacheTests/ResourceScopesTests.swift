@@ -1,6 +1,7 @@
 import Testing
 import CacheStore
 import Filters
+import OutpostTesting
 @testable import EdgeCache
 
 @Suite("ResourceScopes")
@@ -53,5 +54,59 @@ struct ResourceScopesTests {
                       ("doc:/api", false), ("doc:/version", false), ("doc:/apis/storage.k8s.io", false)])
     func resourceListKeys(key: String, isList: Bool) {
         #expect(ResourceScopes.isResourceListKey(key) == isList)
+    }
+}
+
+/// The router caches a custom resource under a namespace path only once discovery said it is
+/// namespaced; before that, offline, the path has no local answer (the proxy's error), never a guess.
+@Suite("Custom resource scopes through Outpost", .serialized)
+struct CustomResourceScopeServingTests {
+    static let path = "/apis/example.com/v1/namespaces/demo/widgets"
+    static let list = #"{"kind":"WidgetList","apiVersion":"example.com/v1","metadata":{"resourceVersion":"50"},"items":[{"apiVersion":"example.com/v1","kind":"Widget","metadata":{"name":"w1","namespace":"demo","resourceVersion":"40"}}]}"#
+    static let discovery = #"{"kind":"APIResourceList","apiVersion":"v1","groupVersion":"example.com/v1","resources":[{"name":"widgets","singularName":"widget","namespaced":true,"kind":"Widget","verbs":["get","list","watch"]}]}"#
+
+    @Test func unknownScopeIsNotCachedUnderANamespacePath() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.path, .json(Self.list))
+            let c = try await h.client()
+            #expect(try await c.request(.GET, Self.path).status == 200)
+            cluster.link = .down
+            let offline = try await c.request(.GET, Self.path)
+            #expect(offline.status >= 502, "no local answer: the proxy's own error")
+            #expect(offline.header("x-outpost-cache") == nil)
+            #expect(((try? cache.store.stats().objects) ?? -1) == 0)
+            await c.close()
+        }
+    }
+
+    @Test func discoveryMakesItCacheable() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            cluster.route(Self.path, .json(Self.list))
+            cluster.route("/apis/example.com/v1", .json(Self.discovery))
+            let c = try await h.client()
+            #expect(try await c.request(.GET, "/apis/example.com/v1").status == 200)
+            #expect(await waitUntil { cache.scopes.scope(of: GroupResource(group: "example.com", resource: "widgets")) == .namespaced })
+            #expect(try await c.request(.GET, Self.path).status == 200)
+            #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) == 1 })
+            cluster.link = .down
+            let offline = try await c.request(.GET, Self.path)
+            #expect(offline.status == 200)
+            #expect(offline.header("x-outpost-cache") == "hit")
+            #expect(itemNames(offline.bodyString) == ["w1"])
+            await c.close()
+        }
+    }
+
+    @Test func aClusterScopedResourceUnderANamespacePathIsOnlyForwarded() async throws {
+        try await withCachedProxy { h, cluster, cache in
+            let nodes = "/api/v1/namespaces/demo/nodes"
+            cluster.route(nodes, .json(#"{"kind":"NodeList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[]}"#))
+            let c = try await h.client()
+            #expect(try await c.request(.GET, nodes).status == 200)
+            cluster.link = .down
+            let offline = try await c.request(.GET, nodes)
+            #expect(offline.status >= 502 && offline.header("x-outpost-cache") == nil, "no local answer")
+            await c.close()
+        }
     }
 }

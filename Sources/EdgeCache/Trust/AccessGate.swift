@@ -89,19 +89,19 @@ final class AccessGate: Sendable {
         return plan
     }
 
-    /// Whether the apiserver allowed this caller the access within the last `maxAge` seconds
-    /// (the watch cache answers such a caller without asking it again).
-    func confirmedRecently(_ identity: Identity, _ access: Access, maxAge: Int64) -> Bool {
-        let now = clock()
-        return book.withLock { $0.confirmedRecently(identity, access, now: now, maxAge: maxAge) }
-    }
-
     /// Wraps a plan's interceptor only: the apiserver's answer is recorded, and the local answer
     /// (which decides for itself, see `CreateAnswer`) is left as it is.
     func recorded(_ plan: RequestPlan, identity: Identity, access: Access) -> RequestPlan {
         var plan = plan
         plan.interceptor = AccessRecorder(inner: plan.interceptor, gate: self, identity: identity, access: access)
         return plan
+    }
+
+    /// Whether the apiserver allowed this caller the access within the last `maxAge` seconds
+    /// (the watch cache answers such a caller without asking it again).
+    func confirmedRecently(_ identity: Identity, _ access: Access, maxAge: Int64) -> Bool {
+        let now = clock()
+        return book.withLock { $0.confirmedRecently(identity, access, now: now, maxAge: maxAge) }
     }
 
     func knows(_ identity: Identity) -> Bool { book.withLock { $0.knows(identity) } }
