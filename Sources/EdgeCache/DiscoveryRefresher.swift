@@ -261,6 +261,8 @@ public final class DiscoveryRefresher: Sendable {
         guard let ct = f.contentType, !ct.isEmpty, !f.body.isEmpty else { return false }
         do {
             try cache.store.putDocument(key: key, StoredDocument(contentType: ct, body: f.body))
+            // A group version's resource list says which of its resources are namespaced.
+            if ResourceScopes.isResourceListKey(key) { cache.scopes.learn(resourceList: f.body) }
             return true
         } catch {
             cache.logger.warning("could not store a discovery document", metadata: ["key": "\(key)", "error": "\(error)"])
