@@ -33,8 +33,9 @@ public func fuzzYAML(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     _ = try? KubeconfigFile(yaml: text)
     do {
         let config = try OutpostConfig.parse(yaml: text)
-        for resource in config.cache.resources {
+        for resource in (config.cache.resources ?? []).union(config.cache.excluded) {
             _ = config.filters.filter(for: resource)
+            require(!config.cache.excluded.contains(resource) || !config.cache.caches(resource), "an excluded resource is cached")
         }
     } catch {
         require(!error.message.isEmpty, "config error without a message")
