@@ -19,8 +19,9 @@ import OutpostProxy
 enum WatchCacheRoute {
     /// Answered by the watch cache.
     case local(RequestPlan)
-    /// Forwarded; a watch is handed over to `handover` once that hub is ready.
-    case forward(handover: WatchHub?)
+    /// Forwarded; a watch is handed over to `handover` once that hub is ready (and its history
+    /// reaches back to `from`, where the watch started).
+    case forward(handover: WatchHub?, from: UInt64 = 0)
 }
 
 extension CacheRouter {
@@ -46,11 +47,16 @@ extension CacheRouter {
         let indexer = cache.teeContext(collection, namespace: namespace, filter: filter, caching: false).indexer
         let identity = cache.access.identity(of: head)
         let access = AccessGate.access(info)
-        // Online: confirmed within the last minutes. Offline: the book allows it (as for every
-        // local answer).
-        let confirmed = sync.isOnline
+        // Online: this very verb confirmed within the last minutes. Offline: the book allows it
+        // (as for every local answer).
+        let online = sync.isOnline
+        let confirmed = online
             ? cache.access.confirmedRecently(identity, access, maxAge: sync.settings.onlineAuthorizationAge)
             : { if case .allow = cache.access.decide(identity, access) { return true } else { return false } }()
+        // A caller the apiserver allowed a list or a watch of the scope may start its reflector
+        // (the answer it is given still waits for the confirmation of its own verb).
+        let mayStart = confirmed || (online && cache.access.confirmedRecently(
+            identity, access, maxAge: sync.settings.onlineAuthorizationAge, sameVerb: false))
         // Outpost serves WatchList itself, so a WatchList ask is validated like an apiserver that
         // has it; anything else exactly like the apiserver behind.
         let watchList = watch && info.query.first("sendInitialEvents") != nil
@@ -71,10 +77,15 @@ extension CacheRouter {
         let scope = ScopeKey(gvr: collection.gvr, namespace: namespace, selector: params.selection.key)
         // Only a reflector-like client is handed over (client-go's always asks for bookmarks and
         // re-watches when a watch ends); `kubectl get -w` or a plain script would stop instead.
-        let handsOver = watch && params.options.allowWatchBookmarks
+        // From "" or "0" it starts with the whole state: its position is unknown here.
+        let startedAt = UInt64(params.options.resourceVersion) ?? 0
+        let handsOver = watch && params.options.allowWatchBookmarks && startedAt > 0
         guard confirmed else {
-            // Its answer will confirm it: a running hub takes the watch over afterwards.
-            return .forward(handover: handsOver ? sync.existingHub(for: scope) : nil)
+            // Its answer will confirm it: the hub takes the watch over afterwards.
+            let hub = mayStart && handsOver
+                ? sync.hub(for: scope, collection: collection, selection: params.selection)
+                : sync.existingHub(for: scope)
+            return .forward(handover: handsOver ? hub : nil, from: startedAt)
         }
         let options = params.options
         if !watch {
@@ -85,7 +96,7 @@ extension CacheRouter {
             else { return .forward(handover: nil) }
         }
         guard let hub = sync.hub(for: scope, collection: collection, selection: params.selection) else { return .forward(handover: nil) }
-        guard hub.isReady else { return .forward(handover: handsOver ? hub : nil) }
+        guard hub.isReady else { return .forward(handover: handsOver ? hub : nil, from: startedAt) }
         let answers = AnswerContext(collection: collection, namespace: namespace, reader: cache.reader,
                                     filter: filter, metrics: cache.metrics,
                                     formats: ClientFormats(accept: head.headers.first(name: "accept")),

@@ -13,11 +13,11 @@ struct CacheRouter: RequestRouter {
     /// Every plan with a local answer is guarded: the apiserver's answers are recorded per caller,
     /// and a local answer is given only to a caller it allowed the same access (see `AccessGate`).
     func plan(_ head: HTTPRequestHead, info: RequestInfo?) -> RequestPlan {
-        var handover: WatchHub?
+        var handover: (hub: WatchHub, from: UInt64)?
         if let info, case let route = watchCacheRoute(head, info) {
             switch route {
             case .local(let plan): return plan
-            case .forward(let hub): handover = hub
+            case .forward(let hub, let from): handover = hub.map { ($0, from) }
             }
         }
         var plan = ungatedPlan(head, info: info)
@@ -28,7 +28,7 @@ struct CacheRouter: RequestRouter {
                 ? cache.access.recorded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
                 : cache.access.guarded(plan, identity: cache.access.identity(of: head), access: AccessGate.access(info))
         }
-        if let handover { plan.interceptor = WatchHandover(inner: plan.interceptor, hub: handover) }
+        if let handover { plan.interceptor = WatchHandover(inner: plan.interceptor, hub: handover.hub, from: handover.from) }
         return plan
     }
 

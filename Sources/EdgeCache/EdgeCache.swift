@@ -170,9 +170,11 @@ public final class EdgeCache: Sendable {
     public var router: any RequestRouter { CacheRouter(cache: self) }
 
     func teeContext(_ collection: Collection, namespace: String, filter: ResourceFilter?, caching: Bool) -> TeeContext {
-        TeeContext(collection: collection, namespace: namespace, indexer: indexer(collection), filter: filter,
-                   caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, trust: trust,
-                   logger: logger)
+        var ctx = TeeContext(collection: collection, namespace: namespace, indexer: indexer(collection), filter: filter,
+                             caching: caching, writer: writer, kinds: kinds, metrics: metrics, recent: recent, trust: trust,
+                             logger: logger)
+        if let sync { ctx.selectionDeparted = { [weak sync] gvr, ns in sync?.selectionDeparted(gvr: gvr, namespace: ns) } }
+        return ctx
     }
 
     private func indexer(_ c: Collection) -> ObjectIndexer {

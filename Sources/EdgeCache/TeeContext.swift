@@ -15,6 +15,10 @@ struct TeeContext {
     /// False when the tee only filters (the resource is not cached, or this list page cannot
     /// complete a scope).
     var caching: Bool
+    /// Told (after the write is queued) when a selector watch reported an object leaving its
+    /// selection: the store then forgets the object and stops trusting the other scopes that may
+    /// hold it, and the watch cache has their reflectors check and relist.
+    var selectionDeparted: (@Sendable (_ gvr: String, _ namespace: String) -> Void)? = nil
     var writer: CacheWriter
     var kinds: KindRegistry
     var metrics: CacheMetrics

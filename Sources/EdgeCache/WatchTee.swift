@@ -27,6 +27,8 @@ final class WatchTee: ResponseInterceptor {
     /// what the client sees is unchanged.
     private var cacheFailed = false
     private var lastBump = ContinuousClock.now - .seconds(10)
+    /// The batch being built holds an object leaving this selection (see `TeeContext.selectionDeparted`).
+    private var departed = false
     /// The resource's loss epoch when the stream began: once the cache loses a write of the
     /// resource, this stream stops feeding it (see `ScopeTrust`).
     private let epoch: Int
@@ -115,6 +117,7 @@ final class WatchTee: ResponseInterceptor {
                 // selection either way; scopes that might still hold it must be relisted.
                 append(.deleteFromSelection(gvr: ctx.collection.gvr, namespace: meta.namespace, name: meta.name,
                                             scopeNamespace: ctx.namespace, scopeSelector: selection.key), cost: 64)
+                departed = true
             }
         case .bookmark:
             break
@@ -168,7 +171,12 @@ final class WatchTee: ResponseInterceptor {
         let batch = ops
         let cost = opBytes
         opBytes = 0
-        if !ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", .objects(gvr: ctx.collection.gvr), { try $0.applyBatch(batch) }) {
+        let submitted = ctx.writer.submit(cost: cost, "watch events \(ctx.collection.gvr)", .objects(gvr: ctx.collection.gvr), { try $0.applyBatch(batch) })
+        if departed {
+            departed = false
+            if submitted { ctx.selectionDeparted?(ctx.collection.gvr, ctx.namespace) }
+        }
+        if !submitted {
             // The cache missed events: stop feeding it from this stream (the scope keeps the
             // resourceVersion of the last applied batch, so the client's next watch from a newer
             // one gets 410 offline and relists). The client's stream is unaffected.

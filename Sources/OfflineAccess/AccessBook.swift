@@ -121,14 +121,18 @@ public struct AccessBook: Sendable {
         return now - seen <= limit
     }
 
-    /// Whether the apiserver allowed `identity` the access (or a covering one) at most `maxAge`
+    /// Whether the apiserver allowed `identity` the access (or one of the same verb over a wider
+    /// namespace or name) at most `maxAge`
     /// seconds ago, and has neither refused it since nor stopped accepting the caller: the test
     /// for answering from the watch cache while the apiserver is reachable.
-    public func confirmedRecently(_ identity: Identity, _ access: Access, now: Int64, maxAge: Int64) -> Bool {
+    public func confirmedRecently(_ identity: Identity, _ access: Access, now: Int64, maxAge: Int64, sameVerb: Bool = true) -> Bool {
         guard let e = entries[identity], let accepted = e.accepted, fresh(accepted, now: now, maxAge: maxAge) else { return false }
         if let rejected = e.rejected, rejected >= accepted { return false }
         var grant: Int64?
-        for a in access.coveringAccesses {
+        // With `sameVerb`, the same verb only: the apiserver authorizes list and watch
+        // separately, and while it is reachable there is no reason to let one stand in for the
+        // other. Without it, a list or watch of the scope counts for either.
+        for a in access.coveringAccesses where !sameVerb || a.verb == access.verb {
             if let r = e.rules[a], r.outcome == .allowed, fresh(r.seen, now: now, maxAge: maxAge) { grant = max(grant ?? r.seen, r.seen) }
         }
         guard let grant else { return false }

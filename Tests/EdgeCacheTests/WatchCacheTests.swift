@@ -11,9 +11,16 @@ private final class ConfigMapUpstream: Sendable {
         var uri: String
         var fromOutpost: Bool
     }
-    private let state = Mutex<(list: String, seen: [Seen], feeds: [(uri: String, outpost: Bool, feed: StreamFeed)])>(("", [], []))
+    private let state = Mutex<(list: String, selectedList: String, seen: [Seen], feeds: [(uri: String, outpost: Bool, feed: StreamFeed)])>(("", "", [], []))
 
     func setList(_ body: String) { state.withLock { $0.list = body } }
+    /// The answer to `labelSelector=grp=x`.
+    func setSelectedList(_ body: String) { state.withLock { $0.selectedList = body } }
+
+    /// The reflector's current watch of the scope whose URI contains `marker`.
+    func reflectorFeed(where marker: (String) -> Bool) -> StreamFeed? {
+        state.withLock { $0.feeds.last { $0.outpost && marker($0.uri) }?.feed }
+    }
 
     func handle(_ r: FakeAPIServer.Request) -> FakeAPIServer.Behavior? {
         guard r.uri.hasPrefix("/api/v1/namespaces/demo/configmaps") else { return nil }
@@ -25,6 +32,7 @@ private final class ConfigMapUpstream: Sendable {
                 s.feeds.append((r.uri, outpost, feed))
                 return .stream(status: 200, headers: [("Content-Type", "application/json")], feed: feed)
             }
+            if r.uri.contains("labelSelector=grp%3Dx") { return .json(s.selectedList) }
             return .json(s.list)
         }
     }
@@ -202,6 +210,45 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
             let again = try await get(h, "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=100&allowWatchBookmarks=true")
             #expect(await again.waitFor("X-Outpost-Cache: hit"))
             await again.close()
+        }
+    }
+
+    /// An object leaving a selector scope makes the store forget it and distrust the other
+    /// scopes: their reflectors relist at once (their watchers stay open and get the
+    /// difference), so their resourceVersion=0 lists never turn into 503s while online.
+    @Test func anObjectLeavingAnotherSelectionRelistsTheWiderScopeInsteadOfLeavingIt503() async throws {
+        try await withWatchCache { h, upstream, cache, engine in
+            upstream.setList(configMapList(rv: 100, items: [configMap("a", rv: 90, labels: ["grp": "x"]), configMap("b", rv: 95)]))
+            upstream.setSelectedList(configMapList(rv: 100, items: [configMap("a", rv: 90, labels: ["grp": "x"])]))
+            try await warm(h, upstream, cache, engine)
+            let sel = "/api/v1/namespaces/demo/configmaps?labelSelector=grp%3Dx"
+            let c = try await h.client()
+            #expect(try await c.request(.GET, sel + "&resourceVersion=0", headers: token).status == 200)
+            #expect(await waitUntil { (try? cache.store.scope(gvr: "/v1/configmaps", namespace: "demo", selector: "l:grp=x"))??.complete == true })
+            let selWatch = try await get(h, sel + "&watch=1&resourceVersion=100&allowWatchBookmarks=true")
+            #expect(await waitUntil { engine.snapshot.count == 2 && engine.snapshot.allSatisfy(\.ready) })
+            #expect(await waitUntil { upstream.reflectorFeed(where: { $0.contains("labelSelector") })?.isAttached == true })
+            await selWatch.close()
+            let w = try await get(h, "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=100&allowWatchBookmarks=true")
+            #expect(await w.waitFor("X-Outpost-Cache: hit"))
+
+            // a's label changes x -> y: the selector scope sees DELETED, the wider one MODIFIED.
+            let listsBefore = upstream.seen.filter { $0.fromOutpost && !$0.uri.contains("watch=1") }.count
+            upstream.setList(configMapList(rv: 110, items: [configMap("a", rv: 101, labels: ["grp": "y"]), configMap("b", rv: 95)]))
+            upstream.reflectorFeed(where: { $0.contains("labelSelector") })!
+                .send(event("DELETED", configMap("a", rv: 101, labels: ["grp": "x"], kindAndVersion: true)))
+            upstream.reflectorFeed(where: { !$0.contains("labelSelector") })!
+                .send(event("MODIFIED", configMap("a", rv: 101, labels: ["grp": "y"], kindAndVersion: true)))
+            // The wider scope's reflector relists (once) and its scope is complete again.
+            #expect(await waitUntil { upstream.seen.filter { $0.fromOutpost && !$0.uri.contains("watch=1") }.count > listsBefore })
+            #expect(await waitUntil { (try? cache.store.scope(gvr: "/v1/configmaps", namespace: "demo", selector: ""))??.complete == true })
+            let list = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?resourceVersion=0", headers: token)
+            #expect(list.status == 200, "\(list.bodyString)")
+            #expect(itemNames(list.bodyString) == ["a", "b"])
+            #expect(!w.isClosed, "the wider scope's watcher stays open")
+            #expect(await w.waitFor(#""resourceVersion":"101""#))
+            await w.close()
+            await c.close()
         }
     }
 

@@ -39,6 +39,24 @@ import Testing
         #expect(book.decide(alice, .discovery, now: 100) == .unauthorized)
     }
 
+    /// While the apiserver is reachable, the watch cache answers only a caller confirmed for
+    /// this very verb recently; a list does not stand in for a watch (or the reverse), a wider
+    /// namespace does, and a later refusal or an older confirmation does not count.
+    @Test func confirmedRecentlyIsPerVerbAndFresh() {
+        var book = AccessBook(lifetime: 7 * 86400)
+        let watchPods = Access(verb: "watch", group: "", resource: "pods", namespace: "default")
+        _ = book.record(alice, listPodsDefault, outcome: .allowed, now: 100)
+        #expect(book.confirmedRecently(alice, listPodsDefault, now: 150, maxAge: 300))
+        #expect(!book.confirmedRecently(alice, watchPods, now: 150, maxAge: 300))
+        #expect(book.confirmedRecently(alice, watchPods, now: 150, maxAge: 300, sameVerb: false))
+        #expect(!book.confirmedRecently(alice, listPodsDefault, now: 401, maxAge: 300))
+        _ = book.record(alice, Access(verb: "watch", group: "", resource: "pods"), outcome: .allowed, now: 200)
+        #expect(book.confirmedRecently(alice, watchPods, now: 250, maxAge: 300))
+        _ = book.record(alice, watchPods, outcome: .forbidden, now: 260)
+        #expect(!book.confirmedRecently(alice, watchPods, now: 270, maxAge: 300))
+        #expect(!book.confirmedRecently(bob, listPodsDefault, now: 150, maxAge: 300))
+    }
+
     @Test func allowedAccessIsRemembered() {
         var book = AccessBook(lifetime: 3600)
         _ = book.record(alice, listPodsDefault, outcome: .allowed, now: 100)

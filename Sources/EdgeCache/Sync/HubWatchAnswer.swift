@@ -28,8 +28,11 @@ final class HubWatchAnswer: LocalResponder {
     private var cancelled = false
     private var encoding: AnswerEncoding = .json
     private var kinds = KindRegistry.Kinds(kind: "", apiVersion: "")
-    /// Deliveries that arrived while the initial state was still being sent.
+    /// Deliveries that arrived while the initial state was still being sent, and their bytes
+    /// (bounded like the backlog: a client that does not read its initial state cannot make
+    /// Outpost hold the scope's events for it forever).
     private var held: [HubDelivery]? = nil
+    private var heldBytes = 0
     /// The scope's resourceVersion this watcher has been given everything up to.
     private var through: UInt64 = 0
     private var timeoutTimer: Scheduled<Void>?
@@ -37,7 +40,7 @@ final class HubWatchAnswer: LocalResponder {
     /// Bytes written while the client was not reading: past `maxBacklog` the watch ends (as the
     /// apiserver ends a watcher that cannot keep up) and the client resumes from its position.
     private var backlog = 0
-    static let maxBacklog = 16 << 20
+    static let maxBacklog = 8 << 20
     private static let batchSize = 256
 
     init(ctx: AnswerContext, hub: WatchHub, engine: SyncEngine, selection: Selection, options: ListOptions,
@@ -111,6 +114,9 @@ final class HubWatchAnswer: LocalResponder {
             from = stateRV
         } else if let rv = UInt64(options.resourceVersion) {
             from = rv
+        } else if options.resourceVersion.isEmpty {
+            // `sendInitialEvents=false` from "": start at the most recent state, no replay.
+            from = hub.currentResourceVersion
         } else {
             // Not a decimal resourceVersion: the apiserver's watch cache cannot place it either.
             writer.finish(with: StatusResponses(APIStatus.resourceVersionTooOld))
@@ -194,6 +200,14 @@ final class HubWatchAnswer: LocalResponder {
         guard !cancelled, let writer else { return }
         if held != nil {
             held!.append(delivery)
+            if case .events(let events, _) = delivery { heldBytes += events.reduce(0) { $0 + $1.cost } }
+            if case .resynced(let events, _) = delivery { heldBytes += events.reduce(0) { $0 + $1.cost } }
+            if !account(heldBytes) {
+                ctx.logger.notice("local watcher not reading its initial state; its watch ends",
+                                  metadata: ["scope": "\(hub.scope)"])
+                cancel()
+                writer.abort()
+            }
             return
         }
         var out: [UInt8] = []
@@ -227,18 +241,27 @@ final class HubWatchAnswer: LocalResponder {
         guard !out.isEmpty else { return }
         engine.env.metrics.eventsOut(sent)
         if !writer.isWritable {
-            backlog += out.count
-            if backlog > Self.maxBacklog {
+            if !account(backlog + out.count) {
                 ctx.logger.notice("local watcher too slow; its watch ends and it resumes from its resourceVersion",
                                   metadata: ["scope": "\(hub.scope)"])
                 finish()
                 return
             }
         } else {
-            backlog = 0
+            _ = account(0)
         }
         writer.body(ByteBuffer(bytes: out))
         writer.flush()
+    }
+
+    /// Sets this watcher's backlog (bytes written or held while its client does not read) and
+    /// counts it against its own bound and the bound of all local watchers together; false when
+    /// either is exceeded.
+    private func account(_ bytes: Int) -> Bool {
+        let delta = bytes - backlog
+        backlog = bytes
+        let total = engine.backlog.add(delta, ordering: .relaxed).newValue
+        return bytes <= Self.maxBacklog && (delta <= 0 || total <= engine.settings.maxTotalBacklog)
     }
 
     private func bookmark(_ rv: UInt64, initialEventsEnd: Bool) -> [UInt8] {
@@ -286,6 +309,8 @@ final class HubWatchAnswer: LocalResponder {
     }
 
     private func release() {
+        if backlog != 0 { _ = account(0) }
+        held = nil
         timeoutTimer?.cancel()
         timeoutTimer = nil
         bookmarkTimer?.cancel()

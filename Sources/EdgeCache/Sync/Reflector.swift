@@ -30,6 +30,11 @@ final class Reflector {
     private var epoch = 0
     private var stopped = false
     private var logger: Logger
+    /// Why the next relist happens: after the apiserver expired the watch, rows of this resource
+    /// may have been moved on by other streams while this one was down, so a difference against
+    /// them would miss changes; after an invalidation the stream was live up to the relist.
+    private enum RelistReason { case expired, invalidated }
+    private var relistReason = RelistReason.expired
 
     init(scope: ScopeKey, collection: Collection, selection: Selection, hub: WatchHub, loop: EventLoop,
          env: SyncEnvironment) {
@@ -81,6 +86,29 @@ final class Reflector {
         retryTimer?.cancel()
         perform(machine.stop())
         hub.close()
+    }
+
+    /// Another stream made the store stop trusting this scope (an object left a selection and the
+    /// store forgot it): checked behind that write; an incomplete scope is relisted, and its
+    /// watchers get the difference.
+    func verifyComplete() {
+        guard !stopped else { return }
+        let cache = env.cache, scope = self.scope, loop = self.loop
+        let box = NIOLoopBound(self, eventLoop: loop)
+        cache.writer.submit(cost: 64, "check scope \(scope)", .cleanup) { store in
+            let complete = (try? store.scope(gvr: scope.gvr, namespace: scope.namespace, selector: scope.selector))??.complete ?? false
+            guard !complete else { return }
+            loop.execute { box.value.scopeInvalidated() }
+        }
+    }
+
+    private func scopeInvalidated() {
+        guard !stopped, case .watching = machine.state else { return }
+        generation += 1
+        stream?.cancel()
+        stream = nil
+        relistReason = .invalidated
+        perform(machine.cacheLost())
     }
 
     /// The health probe judged the apiserver unreachable: a stream in flight would only go silent.
@@ -161,7 +189,14 @@ final class Reflector {
             listFailed(gen, "the list carried no resourceVersion")
             return
         }
-        if relist {
+        if relist && relistReason == .expired && env.engineReflectors(scope.gvr) > 1 {
+            // Other reflectors of this resource wrote its rows while this one was away: the
+            // difference against the rows could miss changes its watchers never saw. They are
+            // ended instead; they resume, get 410 and list again — from the cache, locally.
+            hub.restartEndingWatchers(at: n)
+            logger.info("relisted after the apiserver expired the watch; local watchers re-list from the cache",
+                        metadata: ["resourceVersion": "\(rv)"])
+        } else if relist {
             let events = Self.diffEvents(changes)
             env.metrics.diffEvents(events.count)
             hub.resynced(events, at: n)
@@ -226,6 +261,7 @@ final class Reflector {
                 self.generation += 1
                 self.stream?.cancel()
                 self.stream = nil
+                self.relistReason = .expired
                 self.perform(self.machine.expired())
                 return false
             }
@@ -262,6 +298,7 @@ final class Reflector {
             generation += 1
             stream?.cancel()
             stream = nil
+            relistReason = .expired
             perform(machine.cacheLost())
             return
         }
@@ -277,7 +314,9 @@ final class Reflector {
             stream?.cancel()
             stream = nil
             switch error {
-            case .expired: perform(machine.expired())
+            case .expired:
+                relistReason = .expired
+                perform(machine.expired())
             case .failed: perform(machine.watchFailed())
             }
         }

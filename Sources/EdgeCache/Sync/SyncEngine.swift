@@ -16,6 +16,9 @@ struct SyncEnvironment: Sendable {
     var watchTimeoutSeconds = 300
     /// At most this much random delay before reflectors resume after the link came back.
     var recoveryJitter: TimeAmount = .seconds(1)
+
+    /// Reflectors of a resource running now (the engine's count).
+    func engineReflectors(_ gvr: String) -> Int { cache.sync?.reflectors(of: gvr) ?? 1 }
 }
 
 /// Settings of the watch cache (`outpost serve --watch-cache-*`).
@@ -28,6 +31,9 @@ public struct SyncSettings: Sendable {
     /// Scopes reflected at once; past it, a new scope is forwarded as before (a flood of
     /// distinct selectors must not open unbounded upstream watches).
     public var maxReflectors = 256
+    /// Bytes all local watchers together may have waiting for clients that do not read; a
+    /// watcher that would pass it is ended (it resumes from its position).
+    public var maxTotalBacklog = 32 << 20
     /// How recently the apiserver must have allowed a caller the access for Outpost to answer
     /// it from the watch cache while the apiserver is reachable (like its own webhook
     /// authorization cache); older confirmations send the request upstream, which confirms again.
@@ -51,6 +57,8 @@ public final class SyncEngine: Sendable {
     private let entries = Mutex<[ScopeKey: Entry]>([:])
     private let group: EventLoopGroup
     private let sweeper = Mutex<RepeatedTask?>(nil)
+    /// Bytes local watchers hold for clients that are not reading (see `SyncSettings.maxTotalBacklog`).
+    let backlog = Atomic<Int>(0)
 
     public init(cache: EdgeCache, pool: UpstreamPool, health: UpstreamHealth, group: EventLoopGroup,
                 settings: SyncSettings = SyncSettings()) {
@@ -129,6 +137,25 @@ public final class SyncEngine: Sendable {
     private static func makeReflector(scope: ScopeKey, collection: Collection, selection: Selection, hub: WatchHub,
                                       loop: EventLoop, env: SyncEnvironment) -> ReflectorBox {
         ReflectorBox(Reflector(scope: scope, collection: collection, selection: selection, hub: hub, loop: loop, env: env), loop: loop)
+    }
+
+    /// A selector watch of `gvr` in `namespace` reported an object leaving its selection; the
+    /// store forgot the object and stopped trusting the other scopes that may hold it. Their
+    /// reflectors check (behind that write) and relist what is no longer complete.
+    func selectionDeparted(gvr: String, namespace: String) {
+        let affected = entries.withLock { m in
+            m.filter { $0.key.gvr == gvr && ($0.key.namespace.isEmpty || namespace.isEmpty || $0.key.namespace == namespace) }
+                .map(\.value)
+        }
+        for e in affected {
+            let r = e.reflector
+            e.loop.execute { r.value.verifyComplete() }
+        }
+    }
+
+    /// Reflectors of `gvr` running now.
+    func reflectors(of gvr: String) -> Int {
+        entries.withLock { m in m.keys.filter { $0.gvr == gvr }.count }
     }
 
     /// A local watcher left the scope: its reflector lingers from now.

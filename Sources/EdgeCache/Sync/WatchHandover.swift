@@ -11,14 +11,18 @@ import OutpostProxy
 final class WatchHandover: ResponseInterceptor {
     private let inner: ResponseInterceptor?
     private let hub: WatchHub
+    /// Where the client's watch started: it has seen at least this far, so a resume from its
+    /// position is inside the hub's history when this is (otherwise it would get 410 and relist).
+    private let from: UInt64
     private var timer: Scheduled<Void>?
     private var ended = false
     static let firstCheck = TimeAmount.milliseconds(1500)
     static let interval = TimeAmount.seconds(2)
 
-    init(inner: ResponseInterceptor?, hub: WatchHub) {
+    init(inner: ResponseInterceptor?, hub: WatchHub, from: UInt64) {
         self.inner = inner
         self.hub = hub
+        self.from = from
     }
 
     func head(_ head: HTTPResponseHead, to sink: ResponseSink) {
@@ -30,7 +34,7 @@ final class WatchHandover: ResponseInterceptor {
     private func schedule(in delay: TimeAmount, _ sink: ResponseSink) {
         timer = sink.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self, weak sink] in
             guard let self, let sink, !self.ended else { return }
-            if self.hub.isReady {
+            if let floor = self.hub.floor, floor <= self.from {
                 self.ended = true
                 sink.endStream()
             } else {

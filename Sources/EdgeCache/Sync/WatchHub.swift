@@ -79,6 +79,9 @@ final class WatchHub: Sendable {
     /// The newest resourceVersion of the scope (0 before it is ready).
     var currentResourceVersion: UInt64 { state.withLock { $0.history?.current ?? 0 } }
 
+    /// The oldest resourceVersion a watcher may resume from (nil before the hub is ready).
+    var floor: UInt64? { state.withLock { $0.history?.floor } }
+
     var watcherCount: Int { state.withLock { $0.subscribers.count } }
 
     /// The reflector has a complete state at `rv`: the hub serves from now on.
@@ -121,6 +124,23 @@ final class WatchHub: Sendable {
                 let d = sub.deliver
                 sub.eventLoop.execute { d(.resynced(changes, at: rv)) }
             }
+        }
+    }
+
+    /// A relist replaced the scope's state at `rv`, and the difference cannot be trusted: every
+    /// watcher is ended (it resumes, is told 410 and lists again) and the history restarts at `rv`.
+    func restartEndingWatchers(at rv: UInt64) {
+        state.withLock { s in
+            if s.history == nil {
+                s.history = EventHistory(startingAt: rv, maxEvents: limits.events, maxBytes: limits.bytes)
+            } else {
+                s.history!.restart(at: rv)
+            }
+            for sub in s.subscribers.values {
+                let d = sub.deliver
+                sub.eventLoop.execute { d(.closed) }
+            }
+            s.subscribers = [:]
         }
     }
 

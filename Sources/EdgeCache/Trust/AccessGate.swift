@@ -99,9 +99,9 @@ final class AccessGate: Sendable {
 
     /// Whether the apiserver allowed this caller the access within the last `maxAge` seconds
     /// (the watch cache answers such a caller without asking it again).
-    func confirmedRecently(_ identity: Identity, _ access: Access, maxAge: Int64) -> Bool {
+    func confirmedRecently(_ identity: Identity, _ access: Access, maxAge: Int64, sameVerb: Bool = true) -> Bool {
         let now = clock()
-        return book.withLock { $0.confirmedRecently(identity, access, now: now, maxAge: maxAge) }
+        return book.withLock { $0.confirmedRecently(identity, access, now: now, maxAge: maxAge, sameVerb: sameVerb) }
     }
 
     func knows(_ identity: Identity) -> Bool { book.withLock { $0.knows(identity) } }
