@@ -92,8 +92,9 @@ def cut(lab, world, workdir, tmp_path_factory):
                 db.close()
         wait_until(lambda: stored() == 1, 60, what="the OpenAPI document in the cache")
         relay.set_mode("blackhole")
-        # Every resource is cached now: the admin readiness says when the apiserver is judged away.
-        wait_until(lambda: p.admin_http.request("GET", "/readyz", timeout=3)[0] == 503, 20,
+        # Every resource is cached now (reads are answered either way): /status says when the
+        # apiserver is judged away.
+        wait_until(lambda: json.loads(p.admin_http.request("GET", "/status", timeout=3)[2])["apiserver"]["state"] == "offline", 20,
                    what="Outpost to judge the apiserver offline")
         yield p, relay, (openapi, online_type)
     finally:
@@ -212,7 +213,7 @@ def test_recovery_refreshes_discovery(lab, cut):
         wait_until(lambda: metric(p, 'outpost_discovery_refreshes_total{result="complete"}') > refreshes, 40,
                    what="a discovery refresh after the outage")
         relay.set_mode("blackhole")
-        wait_until(lambda: p.admin_http.request("GET", "/readyz", timeout=3)[0] == 503, 20,
+        wait_until(lambda: json.loads(p.admin_http.request("GET", "/status", timeout=3)[2])["apiserver"]["state"] == "offline", 20,
                    what="Outpost to judge the apiserver offline again")
         st, _, body, _ = timed_request(p.http, "GET", f"/apis/{group}/v1")
         assert st == 200, body[:300]
