@@ -82,7 +82,9 @@ extension CacheRouter {
         let handsOver = watch && params.options.allowWatchBookmarks && startedAt > 0
         guard confirmed else {
             // Its answer will confirm it: the hub takes the watch over afterwards.
-            let hub = mayStart && handsOver
+            // (A caller the apiserver allowed a list or a watch of the scope starts its reflector,
+            // so its next watch is served locally.)
+            let hub = mayStart && watch
                 ? sync.hub(for: scope, collection: collection, selection: params.selection)
                 : sync.existingHub(for: scope)
             return .forward(handover: handsOver ? hub : nil, from: startedAt)
