@@ -24,7 +24,8 @@ one JSON line back:
 
 A request is classified as WATCH (watch=1/true or a /watch/ path), LIST (GET of a collection),
 GET, another verb, or OTHER (non-resource paths such as /readyz); LIST and WATCH are also counted
-by their resourceVersion ("LIST rv=0", "LIST rv=" for none, "LIST rv=N" for a number).
+by their resourceVersion ("LIST rv=0", "LIST rv=" for none, "LIST rv=N" for a number), and OTHER
+also by path ("OTHER /readyz").
 """
 import argparse
 import asyncio
@@ -128,6 +129,9 @@ class RequestCounter:
                 return
             verb, rv = classify(parts[0], parts[1])
             self.counts[verb] = self.counts.get(verb, 0) + 1
+            if verb == "OTHER":     # which: Outpost's health probes, discovery
+                k = f"OTHER {urlsplit(parts[1]).path}"
+                self.counts[k] = self.counts.get(k, 0) + 1
             if rv is not None:
                 k = f"{verb} rv={rv}"
                 self.counts[k] = self.counts.get(k, 0) + 1
