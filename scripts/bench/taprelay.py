@@ -35,7 +35,10 @@ import signal
 import socket
 import ssl
 import struct
+import subprocess
 import sys
+import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 MODES = ("pass", "blackhole", "reset", "refuse")
@@ -346,6 +349,48 @@ async def serve(a):
         os.unlink(a.control)
     except OSError:
         pass
+
+
+def make_cert(workdir, ca, ca_key):
+    """A serving certificate for the tap signed by `ca` (SAN IP:127.0.0.1 and the names the lab's
+    apiserver certificate has), made once in workdir -> (cert path, key path)."""
+    d = Path(workdir)
+    cert, key = d / "tap.crt", d / "tap.key"
+    if not cert.exists():
+        (d / "tap.ext").write_text("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n"
+                                   "extendedKeyUsage=serverAuth\n"
+                                   "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes\n")
+        subprocess.run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=outpost-bench-tap",
+                        "-keyout", str(key), "-out", str(d / "tap.csr")], check=True, capture_output=True)
+        subprocess.run(["openssl", "x509", "-req", "-days", "2", "-in", str(d / "tap.csr"), "-CA", str(ca),
+                        "-CAkey", str(ca_key), "-CAcreateserial", "-CAserial", str(d / "tap.srl"),
+                        "-extfile", str(d / "tap.ext"), "-out", str(cert)], check=True, capture_output=True)
+    return str(cert), str(key)
+
+
+def control(path, cmd, timeout=30.0):
+    """One command to a running tap -> its JSON answer (raises when it says ok: false)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(timeout)
+                s.connect(path)
+                s.sendall((cmd + "\n").encode())
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+            out = json.loads(buf)
+            if not out.get("ok"):
+                raise RuntimeError(f"tap control {cmd!r} failed: {out}")
+            return out
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def main():
