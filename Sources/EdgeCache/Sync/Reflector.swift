@@ -282,6 +282,8 @@ final class Reflector {
                 self.perform(self.machine.watchEnded(quick: quick))
             }
         })
+        let health = env.health
+        adapter.onBytes = { health.recordSuccess() }
         stream = env.pool.stream(path: path, headers: Self.acceptHeaders, on: loop, headTimeout: env.headTimeout, delegate: adapter)
         adapter.handle = stream
     }
@@ -385,6 +387,7 @@ private final class StreamAdapter: UpstreamStreamDelegate, ResponseSink {
     private let onHead: (HTTPResponseHead) -> Bool
     private let onBody: () -> Void
     private let onFinish: ((any Error)?, Bool) -> Void
+    var onBytes: () -> Void = {}
     private var accepted = false
     private var sawHead = false
     var handle: UpstreamStreamHandle?
@@ -407,6 +410,8 @@ private final class StreamAdapter: UpstreamStreamDelegate, ResponseSink {
 
     func streamBody(_ buffer: ByteBuffer) {
         metrics.received(bytes: buffer.readableBytes)
+        // Bytes from the apiserver prove the link (the health probe need not ask meanwhile).
+        onBytes()
         guard accepted else { return }
         tee.body(buffer, to: self)
         onBody()
