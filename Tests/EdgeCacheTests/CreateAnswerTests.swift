@@ -125,9 +125,14 @@ struct OfflineCreateTests {
             #expect(try await c.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("made")).status == 201)
             #expect(await waitUntil { ((try? cache.store.stats().objects) ?? 0) >= 2 })
             cluster.link = .down
-            let first = try await c.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("a"))
-            #expect(first.status != 409 && first.status >= 500, "the first failure is the apiserver's to report, not the cache's")
-            #expect(!first.bodyString.contains("AlreadyExists"))
+            do {
+                let first = try await c.request(.POST, Self.path, headers: [("Content-Type", "application/json")], body: Self.body("a"))
+                #expect(first.status != 409 && first.status >= 500, "the first failure is the apiserver's to report, not the cache's")
+                #expect(!first.bodyString.contains("AlreadyExists"))
+            } catch {
+                // The proxy may answer the failed exchange and close before the client finished
+                // writing the body (the client then sees a closed channel): no 409 either.
+            }
             await c.close()
         }
     }
