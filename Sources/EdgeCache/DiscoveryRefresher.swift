@@ -155,7 +155,11 @@ public final class DiscoveryRefresher: Sendable {
         let rootDocs = await fetchAll(roots.map { Request(path: $0, accept: "application/json", range: nil, large: false) }, fetch: fetch)
         var legacy: [String] = [], groups: [String] = []
         for (path, result) in rootDocs {
-            guard case .success(let f) = result else { complete = false; continue }
+            guard case .success(let f) = result else {
+                if case .failure(let e) = result { cache.logger.debug("discovery fetch failed", metadata: ["path": "\(path)", "error": "\(e)"]) }
+                complete = false
+                continue
+            }
             guard f.status == 200 else { continue }
             if path == "/version" { cache.dialect.learn(versionDocument: f.body) }
             if path == "/api" { legacy = (try? DiscoveryLists.legacyVersions(f.body)) ?? [] }
@@ -170,7 +174,11 @@ public final class DiscoveryRefresher: Sendable {
         if discovery {
             let lists = DiscoveryDocuments.resourceListPaths(legacyVersions: legacy, groupVersions: groups)
             for (path, result) in await fetchAll(lists.map { Request(path: $0, accept: "application/json", range: nil, large: false) }, fetch: fetch) {
-                guard case .success(let f) = result else { complete = false; continue }
+                guard case .success(let f) = result else {
+                    if case .failure(let e) = result { cache.logger.debug("discovery fetch failed", metadata: ["path": "\(path)", "error": "\(e)"]) }
+                    complete = false
+                    continue
+                }
                 if f.status == 200, put(DiscoveryDocuments.key(path), f) { stored += 1 }
             }
             if !legacy.isEmpty && !groups.isEmpty { prune(keeping: lists) }
@@ -270,24 +278,43 @@ public final class DiscoveryRefresher: Sendable {
         }
     }
 
-    /// GETs `items` with at most `concurrency` in flight; results (by path) in the order of `items`.
+    /// GETs `items` at most `concurrency` at a time (in batches); results (by path) in the order of
+    /// `items`. Child tasks hand back a reference (`FetchOutcome`): a release build (Swift 6.3)
+    /// returned garbage indices from child tasks typed `(Int, Result<Fetched, Error>)` — a trap at
+    /// start, then lost results.
     private func fetchAll(_ items: [Request], fetch: @escaping Fetch) async -> [(String, Result<Fetched, Error>)] {
+        let window = max(1, settings.concurrency)
         var results = [Result<Fetched, Error>?](repeating: nil, count: items.count)
-        await withTaskGroup(of: (Int, Result<Fetched, Error>).self) { group in
-            var next = 0
-            func start() {
-                let i = next, request = items[i]
-                next += 1
-                group.addTask {
-                    do { return (i, .success(try await fetch(request))) } catch { return (i, .failure(error)) }
+        var first = 0
+        while first < items.count {
+            let batch = Array(items.indices[first..<min(first + window, items.count)])
+            let got = await withTaskGroup(of: FetchOutcome.self, returning: [FetchOutcome].self) { group in
+                for index in batch {
+                    let request = items[index]
+                    group.addTask {
+                        do { return FetchOutcome(index: index, result: .success(try await fetch(request))) }
+                        catch { return FetchOutcome(index: index, result: .failure(error)) }
+                    }
                 }
+                var out: [FetchOutcome] = []
+                for await r in group { out.append(r) }
+                return out
             }
-            while next < items.count && next < settings.concurrency { start() }
-            for await (i, r) in group {
-                results[i] = r
-                if next < items.count { start() }
-            }
+            for o in got where results.indices.contains(o.index) { results[o.index] = o.result }
+            first += window
         }
-        return zip(items, results).map { ($0.path, $1!) }
+        return zip(items, results).map { ($0.path, $1 ?? .failure(DiscoveryFetchMissing())) }
+    }
+
+    final class FetchOutcome: Sendable {
+        let index: Int
+        let result: Result<Fetched, Error>
+        init(index: Int, result: Result<Fetched, Error>) {
+            self.index = index
+            self.result = result
+        }
     }
 }
+
+/// A fetch whose result never came back (cannot happen; kept so a bug is an error, not a trap).
+struct DiscoveryFetchMissing: Error {}
