@@ -27,7 +27,7 @@ public struct SyncSettings: Sendable {
     public var linger: Duration = .seconds(600)
     /// Events kept per scope for watchers that resume (and bytes, whichever bound comes first).
     public var historyEvents = 1000
-    public var historyBytes = 4 << 20
+    public var historyBytes = 2 << 20
     /// Scopes reflected at once; past it, a new scope is forwarded as before (a flood of
     /// distinct selectors must not open unbounded upstream watches).
     public var maxReflectors = 256
