@@ -53,31 +53,9 @@ extension CacheStore {
                     changes.modified.append(staged)
                 }
             }
-            // Objects the commit deletes (see `deleteStale`).
-            let predicate: ((StoredObject) -> Bool)?
-            if selector.isEmpty {
-                predicate = nil
-            } else if let matchesSelector {
-                predicate = matchesSelector
-            } else {
-                return changes
-            }
-            let sel = try c.prepared("""
-                SELECT namespace, name, rv_text, labels, fields, format, body FROM objects
-                WHERE objects.gvr=?1\(namespace.isEmpty ? "" : " AND objects.namespace=?2")
-                AND (objects.rv IS NULL OR ?3 IS NULL OR objects.rv <= ?3)
-                AND NOT EXISTS(SELECT 1 FROM staging WHERE staging.list_id=?4 AND staging.gvr=objects.gvr
-                               AND staging.namespace=objects.namespace AND staging.name=objects.name)
-                """)
-            defer { sel.reset() }
-            try sel.bind(1, gvr)
-            if !namespace.isEmpty { try sel.bind(2, namespace) }
-            try sel.bind(3, listRV)
-            try sel.bind(4, id.raw)
-            while try sel.step() {
-                let o = try CacheStore.object(sel, gvr: gvr, firstColumn: 0)
-                if predicate?(o) ?? true { changes.deleted.append(o) }
-            }
+            // Objects the commit deletes, with their stored bodies.
+            try CacheStore.forEachStale(c, id, gvr: gvr, namespace: namespace, selector: selector, listRV: listRV,
+                                        matchesSelector: matchesSelector) { changes.deleted.append($0) }
             return changes
         }
     }

@@ -169,46 +169,53 @@ extension CacheStore {
         _ c: Connection, _ id: StagedListID, gvr: String, namespace: String, selector: String, listRV: Int64?,
         matchesSelector: ((StoredObject) -> Bool)?
     ) throws {
-        let predicate: ((StoredObject) -> Bool)?
         if selector.isEmpty {
-            predicate = nil
-        } else if let matchesSelector {
-            predicate = matchesSelector
-        } else {
-            return
-        }
-        // ?1 gvr, ?2 namespace, ?3 list rv (NULL: non-numeric, every object counts as not newer), ?4 list id.
-        let stale = """
-            WHERE objects.gvr=?1\(namespace.isEmpty ? "" : " AND objects.namespace=?2")
-            AND (objects.rv IS NULL OR ?3 IS NULL OR objects.rv <= ?3)
-            AND NOT EXISTS(SELECT 1 FROM staging WHERE staging.list_id=?4 AND staging.gvr=objects.gvr
-                           AND staging.namespace=objects.namespace AND staging.name=objects.name)
-            """
-        func bindAll(_ st: Statement) throws {
-            try st.bind(1, gvr)
-            if !namespace.isEmpty { try st.bind(2, namespace) }
-            try st.bind(3, listRV)
-            try st.bind(4, id.raw)
-        }
-        guard let predicate else {
-            let del = try c.prepared("DELETE FROM objects " + stale)
+            let del = try c.prepared("DELETE FROM objects " + staleCondition(namespace: namespace))
             defer { del.reset() }
-            try bindAll(del)
+            try bindStale(del, id, gvr: gvr, namespace: namespace, listRV: listRV)
             try del.run()
             return
         }
         var doomed: [Key] = []
-        do {
-            let columns = "namespace, name, rv_text, labels, fields, format, body"
-            let sel = try c.prepared("SELECT \(columns) FROM objects " + stale)
-            defer { sel.reset() }
-            try bindAll(sel)
-            while try sel.step() {
-                let o = try object(sel, gvr: gvr, firstColumn: 0)
-                if predicate(o) { doomed.append(Key(namespace: o.namespace, name: o.name)) }
-            }
-        }
+        try forEachStale(c, id, gvr: gvr, namespace: namespace, selector: selector, listRV: listRV,
+                         matchesSelector: matchesSelector) { doomed.append(Key(namespace: $0.namespace, name: $0.name)) }
         for k in doomed { _ = try delete(c, gvr: gvr, namespace: k.namespace, name: k.name) }
+    }
+
+    /// The objects a commit of staged list `id` as scope (gvr, namespace, selector) deletes (see
+    /// `commitStagedList` step 1), decoded, in store order: shared by the commit and by
+    /// `relistChanges`, so the difference a relist reports is exactly what its commit does.
+    static func forEachStale(
+        _ c: Connection, _ id: StagedListID, gvr: String, namespace: String, selector: String, listRV: Int64?,
+        matchesSelector: ((StoredObject) -> Bool)?, _ body: (StoredObject) throws -> Void
+    ) throws {
+        // A selector scope deletes only what its selector matches; without a matcher, nothing.
+        if !selector.isEmpty && matchesSelector == nil { return }
+        let sel = try c.prepared("SELECT namespace, name, rv_text, labels, fields, format, body FROM objects "
+                                 + staleCondition(namespace: namespace))
+        defer { sel.reset() }
+        try bindStale(sel, id, gvr: gvr, namespace: namespace, listRV: listRV)
+        while try sel.step() {
+            let o = try object(sel, gvr: gvr, firstColumn: 0)
+            if selector.isEmpty || matchesSelector!(o) { try body(o) }
+        }
+    }
+
+    /// ?1 gvr, ?2 namespace, ?3 list rv (NULL: non-numeric, every object counts as not newer), ?4 list id.
+    private static func staleCondition(namespace: String) -> String {
+        """
+        WHERE objects.gvr=?1\(namespace.isEmpty ? "" : " AND objects.namespace=?2")
+        AND (objects.rv IS NULL OR ?3 IS NULL OR objects.rv <= ?3)
+        AND NOT EXISTS(SELECT 1 FROM staging WHERE staging.list_id=?4 AND staging.gvr=objects.gvr
+                       AND staging.namespace=objects.namespace AND staging.name=objects.name)
+        """
+    }
+
+    private static func bindStale(_ st: Statement, _ id: StagedListID, gvr: String, namespace: String, listRV: Int64?) throws {
+        try st.bind(1, gvr)
+        if !namespace.isEmpty { try st.bind(2, namespace) }
+        try st.bind(3, listRV)
+        try st.bind(4, id.raw)
     }
 }
 
