@@ -77,25 +77,12 @@ final class WatchAnswer: LocalResponder {
                 writer.finish(with: .notAcceptable("some \(ctx.collection.resource) are cached as JSON"))
             case .success(.expired(let want, let have, let encoding)):
                 writer.head(LocalResponseWriter.streamingHead(contentType: Self.contentType(encoding)))
-                let message = "too old resource version: \(want) (\(have))"
-                switch encoding {
-                case .json:
-                    let status = StatusBody(message: message, reason: .expired, code: 410)
-                    writer.body(ByteBuffer(bytes: WatchEventWriter.event(type: .error, object: status.serialized(trailingNewline: false))))
-                case .protobuf:
-                    let status = ProtoStatusWriter.message(message: message, reason: StatusReason.expired.rawValue, code: 410)
-                    writer.body(ByteBuffer(bytes: ProtoWatchWriter.frame(type: .error, typeMeta: ProtoStatusWriter.typeMeta, object: status)))
-                }
+                writer.body(ByteBuffer(bytes: WatchFrames.expired(requested: want, current: have, encoding: encoding)))
                 writer.end()
             case .success(.hold(let rv, let kinds, let encoding, let initial)):
                 self.encoding = encoding
                 self.kinds = kinds
-                switch encoding {
-                case .json:
-                    bookmark = WatchEventWriter.bookmark(kind: kinds.kind, apiVersion: kinds.apiVersion, resourceVersion: rv)
-                case .protobuf:
-                    bookmark = ProtoWatchWriter.bookmark(typeMeta: kinds.typeMeta, resourceVersion: rv)
-                }
+                bookmark = WatchFrames.bookmark(rv, encoding: encoding, kinds: kinds)
                 writer.head(LocalResponseWriter.streamingHead(contentType: Self.contentType(encoding)))
                 if options.watchTimeoutSeconds == 0 {
                     finish()
@@ -132,29 +119,8 @@ final class WatchAnswer: LocalResponder {
     }
 
     private func sendInitial(_ batch: CacheReader.Batch, writer: LocalResponseWriter) {
-        guard !cancelled else { return }
-        var out: [UInt8] = []
-        for body in batch.bodies {
-            switch encoding {
-            case .json: body.withUnsafeBytes { WatchEventWriter.write(type: .added, object: $0, into: &out) }
-            case .protobuf: out += ProtoWatchWriter.frame(type: .added, typeMeta: kinds.typeMeta, object: body)
-            }
-        }
-        if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
-        writer.flush()
-        guard let next = batch.next else { return }
-        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
-            guard !cancelled else { return }
-            switch result {
-            case .success(let batch):
-                sendInitial(batch, writer: writer)
-            case .failure(let error):
-                // Part of the initial ADDED events is out: a stream that went on would tell the
-                // client the rest does not exist.
-                cancel()
-                ctx.abort(writer, "watch", error)
-            }
-        }
+        ctx.streamInitialEvents(batch, to: writer, selection: selection, batchSize: Self.batchSize, encoding: encoding,
+                                kinds: kinds, isCancelled: { [self] in cancelled }, stop: { [self] in cancel() }, done: {})
     }
 
     private func finish() {

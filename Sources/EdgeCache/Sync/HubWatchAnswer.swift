@@ -154,32 +154,10 @@ final class HubWatchAnswer: LocalResponder {
     // MARK: initial state
 
     private func sendInitial(_ batch: CacheReader.Batch, stateRV: UInt64) {
-        guard !cancelled, let writer else { return }
-        var out: [UInt8] = []
-        for body in batch.bodies {
-            switch encoding {
-            case .json: body.withUnsafeBytes { WatchEventWriter.write(type: .added, object: $0, into: &out) }
-            case .protobuf: out += ProtoWatchWriter.frame(type: .added, typeMeta: kinds.typeMeta, object: body)
-            }
-        }
-        if !out.isEmpty { writer.body(ByteBuffer(bytes: out)) }
-        writer.flush()
-        guard let next = batch.next else {
-            initialStateSent(stateRV: stateRV)
-            return
-        }
-        ctx.nextBatch(for: writer, after: next, selection: selection, count: Self.batchSize, encoding: encoding, kinds: kinds) { [self] result in
-            guard !cancelled else { return }
-            switch result {
-            case .success(let batch):
-                sendInitial(batch, stateRV: stateRV)
-            case .failure(let error):
-                // Part of the initial ADDED events is out: going on would tell the client the
-                // rest does not exist.
-                cancel()
-                ctx.abort(writer, "watch", error)
-            }
-        }
+        guard let writer else { return }
+        ctx.streamInitialEvents(batch, to: writer, selection: selection, batchSize: Self.batchSize, encoding: encoding,
+                                kinds: kinds, isCancelled: { [self] in cancelled }, stop: { [self] in cancel() },
+                                done: { [self] in initialStateSent(stateRV: stateRV) })
     }
 
     private func initialStateSent(stateRV: UInt64) {
@@ -265,14 +243,8 @@ final class HubWatchAnswer: LocalResponder {
     }
 
     private func bookmark(_ rv: UInt64, initialEventsEnd: Bool) -> [UInt8] {
-        let annotations: [(String, String)] = initialEventsEnd ? [("k8s.io/initial-events-end", "true")] : []
-        switch encoding {
-        case .json:
-            return WatchEventWriter.bookmark(kind: kinds.kind, apiVersion: kinds.apiVersion, resourceVersion: String(rv),
-                                             annotations: annotations)
-        case .protobuf:
-            return ProtoWatchWriter.bookmark(typeMeta: kinds.typeMeta, resourceVersion: String(rv), annotations: annotations)
-        }
+        WatchFrames.bookmark(String(rv), encoding: encoding, kinds: kinds,
+                             annotations: initialEventsEnd ? [("k8s.io/initial-events-end", "true")] : [])
     }
 
     private func scheduleBookmark() {
@@ -288,16 +260,7 @@ final class HubWatchAnswer: LocalResponder {
     }
 
     private func writeExpired(requested: String, current: String) {
-        guard let writer else { return }
-        let message = "too old resource version: \(requested) (\(current))"
-        switch encoding {
-        case .json:
-            let status = StatusBody(message: message, reason: .expired, code: 410)
-            writer.body(ByteBuffer(bytes: WatchEventWriter.event(type: .error, object: status.serialized(trailingNewline: false))))
-        case .protobuf:
-            let status = ProtoStatusWriter.message(message: message, reason: StatusReason.expired.rawValue, code: 410)
-            writer.body(ByteBuffer(bytes: ProtoWatchWriter.frame(type: .error, typeMeta: ProtoStatusWriter.typeMeta, object: status)))
-        }
+        writer?.body(ByteBuffer(bytes: WatchFrames.expired(requested: requested, current: current, encoding: encoding)))
     }
 
     private func finish() {
