@@ -124,7 +124,10 @@ public final class ProxyMetrics: Sendable {
         return out
     }
 
-    private func escape(_ s: String) -> String {
+    private func escape(_ s: String) -> String { Self.labelValue(s) }
+
+    /// `s` as a Prometheus label value (backslash, quote and newline escaped).
+    public static func labelValue(_ s: String) -> String {
         var o = ""
         for c in s {
             switch c {

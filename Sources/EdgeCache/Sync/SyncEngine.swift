@@ -1,5 +1,6 @@
 import Logging
 import NIOCore
+import OutpostProxy
 import Synchronization
 import Upstream
 
@@ -263,27 +264,11 @@ final class SyncMetrics: Sendable {
             out.append(("outpost_reflectors_running", "gauge", "Upstream reflectors running.", Double(snap.count)))
             out.append(("outpost_local_watchers", "gauge", "Local watchers served by the watch cache.", Double(snap.reduce(0) { $0 + $1.watchers })))
             for s in snap.sorted(by: { $0.scope.description < $1.scope.description }) {
-                let label = s.scope.description.replacingBackslashesAndQuotes
+                let label = ProxyMetrics.labelValue(s.scope.description)
                 out.append(("outpost_scope_local_watchers{scope=\"\(label)\"}", "gauge",
                             "Local watchers per reflected scope (resource, namespace, selectors).", Double(s.watchers)))
             }
         }
         return out
-    }
-}
-
-extension String {
-    /// For a Prometheus label value.
-    var replacingBackslashesAndQuotes: String {
-        var o = ""
-        for c in self {
-            switch c {
-            case "\\": o += "\\\\"
-            case "\"": o += "\\\""
-            case "\n": o += "\\n"
-            default: o.append(c)
-            }
-        }
-        return o
     }
 }
