@@ -80,6 +80,8 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
         #expect(await waitUntil { (try? cache.store.scope(gvr: "/v1/configmaps", namespace: "demo", selector: ""))??.complete == true })
         // The first watch starts the reflector (it is forwarded: the reflector is not ready yet).
         let first = try await get(h, "/api/v1/namespaces/demo/configmaps?watch=1&resourceVersion=100&allowWatchBookmarks=true")
+        // Its answer confirms the caller for watches (a list does not stand in for a watch).
+        #expect(await first.waitFor("HTTP/1.1 200"))
         #expect(await waitUntil { engine.snapshot.first?.ready == true })
         #expect(await waitUntil { upstream.reflectorFeed?.isAttached == true })
         await first.close()
@@ -235,12 +237,16 @@ private func get(_ h: ProxyHarness, _ uri: String) async throws -> RawConnection
             // a's label changes x -> y: the selector scope sees DELETED, the wider one MODIFIED.
             let listsBefore = upstream.seen.filter { $0.fromOutpost && !$0.uri.contains("watch=1") }.count
             upstream.setList(configMapList(rv: 110, items: [configMap("a", rv: 101, labels: ["grp": "y"]), configMap("b", rv: 95)]))
+            let wider = upstream.reflectorFeed(where: { !$0.contains("labelSelector") })!
             upstream.reflectorFeed(where: { $0.contains("labelSelector") })!
                 .send(event("DELETED", configMap("a", rv: 101, labels: ["grp": "x"], kindAndVersion: true)))
-            upstream.reflectorFeed(where: { !$0.contains("labelSelector") })!
-                .send(event("MODIFIED", configMap("a", rv: 101, labels: ["grp": "y"], kindAndVersion: true)))
-            // The wider scope's reflector relists (once) and its scope is complete again.
+            // The selector stream's DELETED is written first (had the wider stream's MODIFIED of
+            // the same revision come first, the DELETED would not be written at all and nothing
+            // would need a relist): the store forgets a and distrusts the wider scope, whose
+            // reflector relists (once) at once.
             #expect(await waitUntil { upstream.seen.filter { $0.fromOutpost && !$0.uri.contains("watch=1") }.count > listsBefore })
+            wider.send(event("MODIFIED", configMap("a", rv: 101, labels: ["grp": "y"], kindAndVersion: true)))
+            // Its scope is complete again.
             #expect(await waitUntil { (try? cache.store.scope(gvr: "/v1/configmaps", namespace: "demo", selector: ""))??.complete == true })
             let list = try await c.request(.GET, "/api/v1/namespaces/demo/configmaps?resourceVersion=0", headers: token)
             #expect(list.status == 200, "\(list.bodyString)")
